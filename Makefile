@@ -1,0 +1,68 @@
+# The one entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+
+.PHONY: help ## list the targets
+help:
+	@grep -E '^\.PHONY: [a-z-]+ ## ' $(MAKEFILE_LIST) | sed -E 's/\.PHONY: ([a-z-]+) ## (.*)/  \1\t\2/' | expand -t 18
+
+.PHONY: install ## create .venv, install Postgres if missing, build the extension (release)
+install:
+	@bash scripts/bootstrap.sh
+
+.PHONY: build ## rebuild the extension into .venv (release)
+build: install
+
+.PHONY: demo ## run the end-to-end demo (embedded Postgres unless ANCLAX_DSN is set)
+demo: install
+	@$(BIN)/anclax-fast demo
+
+.PHONY: test ## run the whole test suite (unit + integration on an embedded Postgres)
+test: install
+	@$(BIN)/pytest -m "" $(PYTEST_ARGS)
+
+.PHONY: test-rust ## run the Rust unit and property tests of the pure core
+test-rust:
+	cargo test --locked --no-default-features -p anclax-fast
+
+.PHONY: format ## format Python and Rust sources
+format:
+	$(BIN)/ruff format python tests benches codegen
+	$(BIN)/ruff check --fix python tests benches codegen
+	cargo fmt --all
+
+.PHONY: lint-python ## ruff, mypy --strict, basedpyright strict
+lint-python:
+	$(BIN)/ruff format --check python tests benches codegen
+	$(BIN)/ruff check python tests benches codegen
+	$(BIN)/mypy
+	$(BIN)/basedpyright
+
+.PHONY: lint-rust ## rustfmt and clippy -D warnings
+lint-rust:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets --no-default-features -- -D warnings
+
+.PHONY: stubtest ## check _core.pyi against the built module
+stubtest:
+	$(PY) -m mypy.stubtest anclax_fast._core --allowlist .mypy-stubtest-allowlist
+
+.PHONY: lint ## every linter and the stub check
+lint: lint-python lint-rust stubtest
+
+.PHONY: wheel ## build the abi3 manylinux wheel into dist/
+wheel: install
+	$(BIN)/maturin build --release --locked --out dist
+
+.PHONY: bench ## run the benchmarks (writes benches/out/, see benches/RESULTS.md)
+bench: install
+	$(PY) -m benches
+
+.PHONY: clean ## remove build outputs (keeps .venv)
+clean:
+	rm -rf target dist

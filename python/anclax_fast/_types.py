@@ -1,0 +1,42 @@
+"""Shared option types of the public API (kept apart so every module can import them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from anclax_fast.spec import RetryPolicy
+
+__all__ = ["Duration", "EnqueueOptions", "IfExists", "WorkerOptions"]
+
+Duration = str | timedelta
+"""A duration given as text (``"1h30m"``, ``"500ms"``) or a :class:`datetime.timedelta`."""
+
+IfExists = Literal["return", "raise"]
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """Per-call overrides of a task definition (SEMANTICS.md §5)."""
+
+    retry_policy: RetryPolicy | None
+    timeout: Duration | None
+    unique_tag: str | None
+    if_exists: IfExists
+    delay: Duration | None
+    run_at: datetime | None
+    priority: int | None
+    labels: Sequence[str] | None
+    parent_id: int | None
+
+
+class WorkerOptions(TypedDict, total=False):
+    """Keyword options of :class:`anclax_fast.Worker` (and of generated ``make_worker``)."""
+
+    concurrency: int
+    labels: Sequence[str]
+    lease_ttl: float | timedelta
+    poll_interval: float | timedelta
+    shutdown_grace: float | timedelta
+    tasks: Sequence[str] | None
