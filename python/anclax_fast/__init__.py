@@ -1,7 +1,7 @@
 """anclax-fast: a typed, Postgres-backed background-task queue with a Rust core."""
 
 from anclax_fast._core import TaskContext, __version__
-from anclax_fast._types import Duration, EnqueueOptions, WorkerOptions
+from anclax_fast._types import Duration, EnqueueOptions, ExternalTx, IfExists, WorkerOptions
 from anclax_fast.client import Client
 from anclax_fast.errors import (
     AnclaxError,
@@ -33,7 +33,9 @@ __all__ = [
     "DatabaseUnavailable",
     "Duration",
     "EnqueueOptions",
+    "ExternalTx",
     "FatalTaskError",
+    "IfExists",
     "IntervalError",
     "RetryPolicy",
     "RetryWithoutErrorEvent",

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from anclax_fast.spec import RetryPolicy
 
-__all__ = ["Duration", "EnqueueOptions", "IfExists", "WorkerOptions"]
+__all__ = ["Duration", "EnqueueOptions", "ExternalTx", "IfExists", "WorkerOptions"]
 
 Duration = str | timedelta
 """A duration given as text (``"1h30m"``, ``"500ms"``) or a :class:`datetime.timedelta`."""
 
 IfExists = Literal["return", "raise"]
+
+
+class ExternalTx(Protocol):
+    """A connection or cursor of another driver, in a transaction the caller controls.
+
+    psycopg 3's ``Connection`` and ``Cursor`` satisfy it (``execute(query, params)``); the task
+    row is inserted through it, so it commits or rolls back with the caller's transaction.
+    Declared structurally so that neither the package nor generated code imports psycopg.
+    """
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
 
 
 class EnqueueOptions(TypedDict, total=False):

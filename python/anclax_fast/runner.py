@@ -7,21 +7,17 @@ Generated code stays thin: each ``run_<task>`` method spells out its typed signa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from anclax_fast._types import EnqueueOptions
+from anclax_fast._types import EnqueueOptions, ExternalTx
 
 if TYPE_CHECKING:
-    import psycopg
-
     from anclax_fast._core import Tx
     from anclax_fast.client import Client
     from anclax_fast.spec import TaskDef
-
-    EnqueueTx = Tx | psycopg.Connection[Any] | psycopg.Cursor[Any]
 
 __all__ = ["TaskRunnerBase"]
 
@@ -37,7 +33,13 @@ class TaskRunnerBase:
         return self._client
 
     def _enqueue(
-        self, task: TaskDef, params: BaseModel, /, *, tx: EnqueueTx | None = None, **options: Unpack[EnqueueOptions]
+        self,
+        task: TaskDef,
+        params: BaseModel,
+        /,
+        *,
+        tx: Tx | ExternalTx | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         raise NotImplementedError("enqueue lands with the engine (issue #4)")
 
