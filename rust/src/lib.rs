@@ -1,10 +1,15 @@
 //! anclax-fast's Rust core.
 //!
-//! The pure modules (`cron`, `duration`, `retry`, `schedule`, ...) never touch Python; the PyO3
-//! binding layer lives under `py/` and is compiled only with the default `python` feature, so
+//! The pure modules (`db`, `engine`, `dsn`, `backoff`, ...) never touch Python; the PyO3 binding
+//! layer lives under `py/` and is compiled only with the default `python` feature, so
 //! `cargo test --no-default-features` exercises the core without an interpreter.
 
+pub mod backoff;
+pub mod client;
+pub mod db;
+pub mod dsn;
 pub mod error;
+pub mod runtime;
 
 #[cfg(feature = "python")]
 mod py;
