@@ -4,7 +4,11 @@
 //! binding layer lives under `py/` and is compiled only with the default `python` feature, so
 //! `cargo test --no-default-features` exercises the core without an interpreter.
 
+pub mod cron;
+pub mod duration;
 pub mod error;
+pub mod retry;
+pub mod schedule;
 
 #[cfg(feature = "python")]
 mod py;
