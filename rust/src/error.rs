@@ -5,6 +5,9 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
+use crate::cron::CronError;
+use crate::duration::DurationError;
+
 #[derive(Debug, Error)]
 pub enum Error {
     /// An invalid option or argument (raised as `ConfigurationError`).
@@ -25,6 +28,12 @@ pub enum Error {
     AlreadyExists { tag: String, id: i64 },
     #[error("task {0} did not reach a final state in time")]
     WaitTimeout(i64),
+    /// An invalid cron expression, raised as `CronError`.
+    #[error(transparent)]
+    Cron(#[from] CronError),
+    /// An invalid duration or retry interval, raised as `IntervalError`.
+    #[error(transparent)]
+    Duration(#[from] DurationError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

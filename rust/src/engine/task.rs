@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::retry::retry_index;
 
 /// The lifecycle of one attempt inside a worker. Whoever moves it out of `RUNNING` decides how
 /// the attempt ends: the executor (it returned), or the deadline watcher (it timed out).
@@ -163,19 +166,19 @@ pub fn decide(task: &ClaimedTask, failure: Option<&Failure>) -> Decision {
     if task.attempts_exhausted_at_claim() || !task.has_attempts_left() {
         return Decision::Fail { error_event: !task.attempts_exhausted_at_claim() };
     }
-    let retry_number = u32::try_from(task.attempt.max(1)).unwrap_or(1);
+    let retry_number = NonZeroU32::new(u32::try_from(task.attempt).unwrap_or(1)).unwrap_or(NonZeroU32::MIN);
     Decision::Retry {
         delay: retry_delay(&task.retry_intervals_ms, retry_number),
         error_event: failure.kind != FailureKind::Silent,
     }
 }
 
-/// The delay before retry `retry_number` (1-based): the k-th interval, the last one repeating.
-/// Tasks enqueued without intervals (no retry policy) never get here with attempts left.
+/// The delay before retry `retry_number` from a row's stored schedule (the retry module's rule:
+/// the k-th interval, the last one repeating). A row without intervals retries at once.
 #[must_use]
-pub fn retry_delay(intervals_ms: &[i64], retry_number: u32) -> Duration {
-    let index = (retry_number as usize).saturating_sub(1).min(intervals_ms.len().saturating_sub(1));
-    Duration::from_millis(intervals_ms.get(index).copied().unwrap_or(0).max(0) as u64)
+pub fn retry_delay(intervals_ms: &[i64], retry_number: NonZeroU32) -> Duration {
+    retry_index(intervals_ms.len(), retry_number)
+        .map_or(Duration::ZERO, |i| Duration::from_millis(intervals_ms[i].max(0) as u64))
 }
 
 #[cfg(test)]

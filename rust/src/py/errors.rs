@@ -15,6 +15,8 @@ pyo3::import_exception!(anclax_fast.errors, WaitTimeout);
 pyo3::import_exception!(anclax_fast.errors, FatalTaskError);
 pyo3::import_exception!(anclax_fast.errors, RetryWithoutErrorEvent);
 pyo3::import_exception!(anclax_fast.errors, TaskTimeout);
+pyo3::import_exception!(anclax_fast.errors, CronError);
+pyo3::import_exception!(anclax_fast.errors, IntervalError);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -26,6 +28,12 @@ impl From<Error> for PyErr {
             Error::TaskNotFound(id) => TaskNotFound::new_err(format!("no task with id {id}")),
             Error::AlreadyExists { tag, id } => TaskAlreadyExists::new_err((tag, id)),
             err @ Error::WaitTimeout(_) => WaitTimeout::new_err(err.to_string()),
+            Error::Cron(err) => {
+                CronError::new_err((err.expression().to_owned(), err.message(), err.field().map(|f| f.name())))
+            }
+            Error::Duration(err) => {
+                IntervalError::new_err((err.text().to_owned(), err.reason().to_owned(), err.position()))
+            }
         }
     }
 }
