@@ -1,5 +1,6 @@
 # Hand-written stub of the compiled module, checked against it by `make stubtest`.
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, final
 
 __version__: str
@@ -88,3 +89,40 @@ class ClientCore:
     def wait(self, task_id: int, timeout: float | None = None) -> str: ...
     def begin(self) -> Tx: ...
     def close(self) -> None: ...
+
+@final
+class WorkerCore:
+    def __new__(
+        cls,
+        dsn: str,
+        handlers: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool, Callable[..., Any] | None]],
+        *,
+        bridge_factory: Callable[[AsyncDone], Any] | None = None,
+        concurrency: int,
+        async_concurrency: int,
+        labels: list[str],
+        task_names: list[str] | None,
+        lease_ttl: float,
+        poll_interval: float,
+        shutdown_grace: float,
+        timeout_grace: float,
+        retention_completed: float | None,
+        retention_failed: float | None,
+        maintenance_interval: float,
+        pool_size: int,
+        auto_migrate: bool,
+        hostname: str,
+    ) -> WorkerCore: ...
+    def start(self) -> int: ...
+    def stop(self, grace: float | None = None) -> None: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def worker_id(self) -> int | None: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class AsyncDone:
+    """Called on the asyncio loop thread when an attempt's coroutine ends."""
+
+    def __call__(self, task_id: int, error: BaseException | None = None) -> None: ...

@@ -9,11 +9,13 @@ pub mod client;
 pub mod cron;
 pub mod db;
 pub mod dsn;
+pub mod engine;
 pub mod duration;
 pub mod error;
 pub mod retry;
 pub mod runtime;
 pub mod schedule;
+pub mod work_queue;
 
 #[cfg(feature = "python")]
 mod py;

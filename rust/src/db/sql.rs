@@ -26,6 +26,14 @@ statements! {
     EVENTS => "events.sql",
     CANCEL => "cancel.sql",
     SCHEMA_VERSION => "schema_version.sql",
+    PRUNE => "prune.sql",
+    REGISTER_SCHEDULE => "register_schedule.sql",
+    UNSCHEDULE => "unschedule.sql",
+    SCHEDULES => "schedules.sql",
+    SCHEDULE_TIMES => "schedule_times.sql",
+    ADVANCE_SCHEDULE => "advance_schedule.sql",
+    SET_NEXT_FIRE => "set_next_fire.sql",
+    CREATE_FIRE => "create_fire.sql",
 }
 
 /// NOTIFY channels. `anclax_tasks`: new or released work (payload: '' or the due time in epoch ms);

@@ -36,6 +36,7 @@ pub struct ClaimedTask {
     pub deadline: DateTime<Utc>,
     pub priority: i32,
     pub run_at: DateTime<Utc>,
+    pub timeout_ms: i64,
     pub control: Arc<AttemptControl>,
 }
 
@@ -90,6 +91,13 @@ impl AttemptControl {
 
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// The worker handed the task back to the queue while this attempt still runs (a stop past
+    /// its grace period): whatever the attempt returns is ignored.
+    pub fn release(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.state.store(attempt_state::ABANDONED, Ordering::Release);
     }
 
     #[must_use]
@@ -197,6 +205,7 @@ mod tests {
             deadline: Utc::now(),
             priority: 0,
             run_at: Utc::now(),
+            timeout_ms: 1000,
             control: Arc::default(),
         }
     }

@@ -7,7 +7,9 @@ mod client;
 mod context;
 mod convert;
 mod errors;
+mod executor;
 mod tx;
+mod worker;
 
 pub use context::TaskContext;
 
@@ -15,10 +17,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pyo3_log::init();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ENQUEUE_SQL", crate::db::sql::ENQUEUE)?;
+    m.add("REGISTER_SCHEDULE_SQL", crate::db::sql::REGISTER_SCHEDULE)?;
     m.add("SCHEMA_VERSION", crate::db::migrate::LATEST_VERSION)?;
     m.add_class::<TaskContext>()?;
     m.add_class::<tx::Tx>()?;
     m.add_class::<client::ClientCore>()?;
+    m.add_class::<worker::WorkerCore>()?;
+    m.add_class::<executor::AsyncDone>()?;
     m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;
     Ok(())
 }

@@ -14,7 +14,7 @@ WITH released AS (
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, worker_id)
     SELECT id, CASE WHEN status = 'cancelled' THEN 'TaskCancelled' ELSE 'TaskError' END, attempts,
-           'released: the worker shut down before the attempt finished', $3
+           'released: the worker shut down before the attempt finished', $3::bigint
     FROM released
 ), notified AS (
     SELECT pg_notify('anclax_tasks', '') FROM released HAVING count(*) > 0

@@ -14,7 +14,7 @@ WITH dead AS (
     WHERE t.status = 'running'
       AND (t.worker_id IN (SELECT id FROM dead)
            OR NOT EXISTS (SELECT 1 FROM anclax.workers AS w WHERE w.id = t.worker_id)
-           OR t.deadline_at < now() - $1 * interval '1 millisecond')
+           OR t.deadline_at < now() - $1::bigint * interval '1 millisecond')
     RETURNING t.id, t.attempts, t.status, t.last_error
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message)
