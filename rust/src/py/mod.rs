@@ -6,8 +6,10 @@ mod blocking;
 mod client;
 mod context;
 mod convert;
+mod cron;
 mod errors;
 mod executor;
+mod retry;
 mod tx;
 mod worker;
 
@@ -25,6 +27,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<worker::WorkerCore>()?;
     m.add_class::<executor::AsyncDone>()?;
     m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;
+    m.add_class::<cron::CronSchedule>()?;
+    m.add_class::<cron::CronIterator>()?;
+    m.add_function(wrap_pyfunction!(retry::parse_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(retry::parse_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(retry::delay_for_retry, m)?)?;
     Ok(())
 }
 
