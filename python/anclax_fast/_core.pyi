@@ -5,6 +5,7 @@ from typing import Any, final
 
 __version__: str
 ENQUEUE_SQL: str
+REGISTER_SCHEDULE_SQL: str
 SCHEMA_VERSION: int
 
 def redact_dsn(dsn: str) -> str:
@@ -87,6 +88,21 @@ class ClientCore:
     def events(self, task_id: int) -> list[dict[str, Any]]: ...
     def cancel(self, task_id: int) -> str: ...
     def wait(self, task_id: int, timeout: float | None = None) -> str: ...
+    def register_schedule(
+        self,
+        name: str,
+        unique_tag: str,
+        expression: str,
+        payload: bytes,
+        source: str,
+        priority: int,
+        max_attempts: int,
+        retry_intervals_ms: list[int],
+        timeout_ms: int,
+        labels: list[str],
+    ) -> int: ...
+    def unschedule(self, task_name: str, unique_tag: str) -> bool: ...
+    def schedules(self) -> list[dict[str, Any]]: ...
     def begin(self) -> Tx: ...
     def close(self) -> None: ...
 

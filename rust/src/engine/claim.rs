@@ -27,8 +27,48 @@ const REFILL_WAIT: Duration = Duration::from_millis(2);
 /// delayed tasks.
 const TIMER_RESOLUTION_MS: i64 = 1;
 
+/// Session settings of the claim connection. The claim must walk `tasks_claim_idx` in order and
+/// stop after `limit` rows; with statistics that say the table is empty (fresh, or right after a
+/// bulk insert) the planner prefers a bitmap scan of all due rows plus a sort, which turns every
+/// claim into a scan of the whole backlog. Discouraging those paths keeps the plan stable.
+const CLAIM_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off";
+
+/// The claim loop's own connection (not pooled: it carries the settings above), with its
+/// statements prepared once.
+struct ClaimConnection {
+    session: Option<ClaimSession>,
+}
+
+struct ClaimSession {
+    client: tokio_postgres::Client,
+    claim: tokio_postgres::Statement,
+    next_due: tokio_postgres::Statement,
+}
+
+impl ClaimConnection {
+    async fn get(&mut self, engine: &Engine) -> Result<&ClaimSession> {
+        if self.session.as_ref().is_some_and(|s| s.client.is_closed()) {
+            self.session = None;
+        }
+        if self.session.is_none() {
+            let (client, connection) = engine.pg_config.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    log::debug!("claim connection ended: {err}");
+                }
+            });
+            client.batch_execute(CLAIM_SESSION_SETTINGS).await?;
+            let claim = client.prepare(sql::CLAIM).await?;
+            let next_due = client.prepare(sql::NEXT_DUE).await?;
+            self.session = Some(ClaimSession { client, claim, next_due });
+        }
+        self.session.as_ref().ok_or_else(|| crate::error::Error::Unavailable("no claim connection".to_owned()))
+    }
+}
+
 pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut wakes: mpsc::UnboundedReceiver<Wake>) {
     let mut stopping = engine.stopping();
+    let mut connection = ClaimConnection { session: None };
     let mut timers: TimerHeap<i64, DateTime<Utc>> = TimerHeap::new();
     let mut backoff = Backoff::default();
     let mut more = true;
@@ -72,12 +112,12 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
                 }
             }
         }
-        match claim_round(&engine, dispatcher.as_ref()).await {
+        match claim_round(&engine, &mut connection, dispatcher.as_ref()).await {
             Ok(full) => {
                 backoff.reset();
                 more = full;
                 if !full {
-                    match next_due(&engine).await {
+                    match next_due(&engine, &mut connection).await {
                         Ok(Some(at)) => {
                             timers.insert(at.timestamp_millis() / TIMER_RESOLUTION_MS, at);
                         }
@@ -130,14 +170,14 @@ async fn wait_for_refill(engine: &Engine) {
 
 /// Claim for each slot kind with idle capacity. True when some claim came back full (more work
 /// is probably waiting).
-async fn claim_round(engine: &Engine, dispatcher: &dyn Dispatch) -> Result<bool> {
+async fn claim_round(engine: &Engine, connection: &mut ClaimConnection, dispatcher: &dyn Dispatch) -> Result<bool> {
     let mut full = false;
     for kind in [SlotKind::Sync, SlotKind::Async] {
         let want = engine.slots.idle(kind).min(MAX_CLAIM_BATCH);
         if want == 0 {
             continue;
         }
-        let tasks = claim(engine, kind, want).await?;
+        let tasks = claim(engine, connection.get(engine).await?, kind, want).await?;
         full |= tasks.len() == want;
         if tasks.is_empty() {
             continue;
@@ -154,17 +194,16 @@ async fn claim_round(engine: &Engine, dispatcher: &dyn Dispatch) -> Result<bool>
     Ok(full)
 }
 
-async fn claim(engine: &Engine, kind: SlotKind, limit: usize) -> Result<Vec<ClaimedTask>> {
+async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: usize) -> Result<Vec<ClaimedTask>> {
     let config = &engine.config;
     // Sync slots take every task name except the async ones; async slots only the async ones.
     let (names, excluded): (Option<&Vec<String>>, &[String]) = match kind {
         SlotKind::Sync => (config.task_names.as_ref(), &config.async_task_names),
         SlotKind::Async => (Some(&config.async_task_names), &[]),
     };
-    let conn = engine.pool.get().await?;
-    let statement = conn.prepare_cached(sql::CLAIM).await?;
-    let rows = conn
-        .query(&statement, &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded])
+    let rows = session
+        .client
+        .query(&session.claim, &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded])
         .await?;
     let mut tasks: Vec<ClaimedTask> = rows
         .into_iter()
@@ -192,8 +231,7 @@ async fn claim(engine: &Engine, kind: SlotKind, limit: usize) -> Result<Vec<Clai
     Ok(tasks)
 }
 
-async fn next_due(engine: &Engine) -> Result<Option<DateTime<Utc>>> {
-    let conn = engine.pool.get().await?;
-    let statement = conn.prepare_cached(sql::NEXT_DUE).await?;
-    Ok(conn.query_one(&statement, &[]).await?.get(0))
+async fn next_due(engine: &Engine, connection: &mut ClaimConnection) -> Result<Option<DateTime<Utc>>> {
+    let session = connection.get(engine).await?;
+    Ok(session.client.query_one(&session.next_due, &[]).await?.get(0))
 }
