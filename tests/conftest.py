@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from anclax_fast import Client
 from anclax_fast.testing import EmbeddedPostgres
@@ -32,7 +33,7 @@ def dsn(postgres: EmbeddedPostgres) -> str:
 def migrated_template(postgres: EmbeddedPostgres) -> str:
     """A database with the anclax schema, copied for each module (CREATE DATABASE ... TEMPLATE)."""
     with psycopg.connect(postgres.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {_TEMPLATE}")
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_TEMPLATE)))
     with Client(postgres.dsn_for(_TEMPLATE)) as client:
         client.migrate()
     return _TEMPLATE
@@ -41,10 +42,13 @@ def migrated_template(postgres: EmbeddedPostgres) -> str:
 @pytest.fixture(scope="module")
 def module_dsn(request: pytest.FixtureRequest, postgres: EmbeddedPostgres, migrated_template: str) -> str:
     """A migrated database of this test module's own."""
-    name = "t_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1])[:50]
+    module: str = request.node.name.removesuffix(".py")
+    name = "t_" + re.sub(r"\W", "_", module.rsplit("/", 1)[-1])[:50]
     with psycopg.connect(postgres.dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(migrated_template))
+        )
     return postgres.dsn_for(name)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from anclax_fast import Client, CronJob, FatalTaskError, RetryPolicy, RetryWithoutErrorEvent, Spec, TaskDef, Worker
 from anclax_fast._core import TaskContext, Tx
@@ -22,11 +22,14 @@ from anclax_fast.runner import TaskRunnerBase
 
 
 class Params(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    # snake_case attributes, JSON names on the wire (what generated models do too).
+    model_config = ConfigDict(serialize_by_alias=True)
 
     n: int = 0
     key: str = ""
-    fail_times: int = Field(default=0, alias="failTimes")
+    fail_times: int = Field(
+        default=0, validation_alias=AliasChoices("failTimes", "fail_times"), serialization_alias="failTimes"
+    )
     sleep: float = 0.0
 
 
@@ -175,10 +178,9 @@ class Recorder:
 
     def on_hook_bad_sql_failed(self, ctx: TaskContext, task_id: int, params: Params, tx: Tx) -> None:
         tx.execute("INSERT INTO audit (task_id, note) VALUES ($1, $2)", task_id, "should be rolled back")
-        try:
+        # Swallowing the error on purpose: the engine must notice the aborted transaction anyway.
+        with suppress(Exception):
             tx.execute("SELECT * FROM no_such_table")
-        except Exception:  # noqa: BLE001 - swallowing on purpose: the engine must notice anyway
-            pass
 
     async def execute_async_sleep(self, ctx: TaskContext, params: Params) -> None:
         self._record("AsyncSleep", ctx)
@@ -200,7 +202,7 @@ FAST: dict[str, Any] = {"poll_interval": 0.2, "lease_ttl": 3.0, "shutdown_grace"
 @contextmanager
 def running_worker(
     client: Client, executor: object | None = None, spec: Spec = SPEC, **options: Any
-) -> Iterator[Worker]:
+) -> Generator[Worker]:
     worker = Worker(client, executor or Recorder(), spec, **{**FAST, **options})
     worker.start()
     try:

@@ -51,7 +51,7 @@ class AsyncBridge:
         error: BaseException | None = None
         try:
             await method(ctx, params)
-        except BaseException as exc:  # noqa: BLE001 - everything a task raises fails only its attempt
+        except BaseException as exc:
             error = exc
         finally:
             self._tasks.pop(task_id, None)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from anclax_fast._core import REGISTER_SCHEDULE_SQL, Tx
+from anclax_fast._sql import for_psycopg, row_values
 from anclax_fast._types import ExternalTx
 from anclax_fast.cron import CronSchedule
 from anclax_fast.errors import ConfigurationError
@@ -18,11 +17,11 @@ if TYPE_CHECKING:
 
 __all__ = ["register_in_transaction"]
 
-_PSYCOPG_SQL = re.sub(r"\$\d+", "%s", REGISTER_SCHEDULE_SQL.replace("%", "%%"))
+_PSYCOPG_SQL = for_psycopg(REGISTER_SCHEDULE_SQL)
 
 
 def register_in_transaction(
-    tx: Tx | ExternalTx, task: TaskDef, unique_tag: str, payload: bytes, options: ResolvedOptions, source: str
+    tx: Tx | ExternalTx, task: TaskDef, *, unique_tag: str, payload: bytes, options: ResolvedOptions, source: str
 ) -> int:
     if task.cron is None:  # pragma: no cover - checked by the caller
         raise ConfigurationError(f"{task.name} has no cronjob")
@@ -44,6 +43,5 @@ def register_in_transaction(
     )
     if isinstance(tx, Tx):
         return int(tx.fetchval(REGISTER_SCHEDULE_SQL, *args))
-    row: Any = tx.execute(_PSYCOPG_SQL, args).fetchone()
-    value = row["register_schedule"] if isinstance(row, Mapping) else row[0]
-    return int(value)
+    (task_id,) = row_values(cast(Any, tx).execute(_PSYCOPG_SQL, args).fetchone())
+    return int(task_id)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Generator
 from types import TracebackType
-
-import json
 from typing import TYPE_CHECKING
 
 from anclax_fast._core import ClientCore, Tx, redact_dsn
+from anclax_fast._schedule_tx import register_in_transaction
 from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
@@ -127,9 +127,7 @@ class Client:
             raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
         tag = options.unique_tag or ""
         if tx is not None:
-            from anclax_fast._schedule_tx import register_in_transaction
-
-            return register_in_transaction(tx, task, tag, payload, options, source)
+            return register_in_transaction(tx, task, unique_tag=tag, payload=payload, options=options, source=source)
         return self._core.register_schedule(
             task.name,
             tag,

@@ -7,31 +7,31 @@ Every option is checked before anything is written.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from anclax_fast._core import ENQUEUE_SQL, Tx
-from anclax_fast._types import Duration, EnqueueOptions, ExternalTx
+from anclax_fast._sql import for_psycopg, row_values
+from anclax_fast._types import EnqueueOptions, ExternalTx
 from anclax_fast.errors import ConfigurationError, IntervalError, TaskAlreadyExists
 from anclax_fast.retry import parse_duration, parse_interval
+from anclax_fast.spec import RetryPolicy
 
 if TYPE_CHECKING:
     from anclax_fast.client import Client
-    from anclax_fast.spec import RetryPolicy, TaskDef
+    from anclax_fast.spec import TaskDef
 
 __all__ = ["ResolvedOptions", "TaskRunnerBase", "resolve_options"]
 
 _MAX_PRIORITY = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
-# The same statement for psycopg, whose placeholders are %s (and whose literal % must be doubled).
-_PSYCOPG_ENQUEUE_SQL = re.sub(r"\$\d+", "%s", ENQUEUE_SQL.replace("%", "%%"))
+_PSYCOPG_ENQUEUE_SQL = for_psycopg(ENQUEUE_SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class ResolvedOptions:
         return None if self.run_at is None else (self.run_at - _EPOCH) // _MICROSECOND
 
 
-def _duration_ms(name: str, value: Duration) -> int:
+def _duration_ms(name: str, value: object) -> int:
     if isinstance(value, str):
         try:
             value = parse_duration(value)
@@ -66,9 +66,11 @@ def _duration_ms(name: str, value: Duration) -> int:
     return max(1, value // timedelta(milliseconds=1))
 
 
-def _retry(policy: RetryPolicy | None) -> tuple[int, list[int]]:
+def _retry(policy: object) -> tuple[int, list[int]]:
     if policy is None:
         return 1, []
+    if not isinstance(policy, RetryPolicy):
+        raise ConfigurationError(f"retry_policy must be a RetryPolicy, got {policy!r}")
     try:
         intervals = parse_interval(policy.interval)
     except IntervalError as err:
@@ -78,11 +80,11 @@ def _retry(policy: RetryPolicy | None) -> tuple[int, list[int]]:
     return policy.max_attempts, [max(0, delay // timedelta(milliseconds=1)) for delay in intervals]
 
 
-def _labels(labels: Sequence[str]) -> list[str]:
-    if isinstance(labels, str):
-        raise ConfigurationError(f"labels must be a sequence of strings, not the string {labels!r}")
+def _labels(labels: object) -> list[str]:
+    if isinstance(labels, str) or not isinstance(labels, Iterable):
+        raise ConfigurationError(f"labels must be a sequence of strings, got {labels!r}")
     result: list[str] = []
-    for label in labels:
+    for label in cast(Iterable[object], labels):
         if not isinstance(label, str) or not label or "\x00" in label:
             raise ConfigurationError(f"labels must be non-empty strings, got {label!r}")
         if label not in result:
@@ -90,44 +92,55 @@ def _labels(labels: Sequence[str]) -> list[str]:
     return sorted(result)
 
 
-def resolve_options(task: TaskDef, options: EnqueueOptions) -> ResolvedOptions:
-    """Apply ``options`` to ``task``'s settings, raising :class:`ConfigurationError` on bad input."""
-    unknown = set(options) - set(EnqueueOptions.__annotations__)
-    if unknown:
-        raise ConfigurationError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
-    priority = options.get("priority")
-    if priority is None:
-        priority = task.priority
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= _MAX_PRIORITY:
-        raise ConfigurationError(f"priority must be an integer between 0 and {_MAX_PRIORITY}, got {priority!r}")
-    delay, run_at = options.get("delay"), options.get("run_at")
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _run_at(delay: object, run_at: object) -> datetime | None:
     if delay is not None and run_at is not None:
         raise ConfigurationError("give either delay or run_at, not both")
     if run_at is not None:
         if not isinstance(run_at, datetime) or run_at.utcoffset() is None:
             raise ConfigurationError(f"run_at must be a timezone-aware datetime, got {run_at!r}")
-    elif delay is not None:
-        run_at = datetime.now(timezone.utc) + timedelta(milliseconds=_duration_ms("delay", delay))
-    policy = options.get("retry_policy")
+        return run_at
+    if delay is not None:
+        return datetime.now(timezone.utc) + timedelta(milliseconds=_duration_ms("delay", delay))
+    return None
+
+
+def resolve_options(task: TaskDef, options: EnqueueOptions) -> ResolvedOptions:
+    """Apply ``options`` to ``task``'s settings, raising :class:`ConfigurationError` on bad input.
+
+    The checks run on plain objects: callers without a type checker get clear errors too.
+    """
+    raw: Mapping[str, object] = dict(options)
+    unknown = set(raw) - set(EnqueueOptions.__annotations__)
+    if unknown:
+        raise ConfigurationError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
+    priority = raw.get("priority")
+    if priority is None:
+        priority = task.priority
+    if not _is_int(priority) or not 0 <= priority <= _MAX_PRIORITY:
+        raise ConfigurationError(f"priority must be an integer between 0 and {_MAX_PRIORITY}, got {priority!r}")
+    policy = raw.get("retry_policy")
     max_attempts, intervals = _retry(policy if policy is not None else task.retry_policy)
-    timeout = options.get("timeout")
-    timeout_ms = _duration_ms("timeout", timeout if timeout is not None else task.timeout)
-    labels = options.get("labels")
-    unique_tag = options.get("unique_tag")
+    timeout = raw.get("timeout")
+    labels = raw.get("labels")
+    unique_tag = raw.get("unique_tag")
     if unique_tag is not None and (not isinstance(unique_tag, str) or not unique_tag or "\x00" in unique_tag):
         raise ConfigurationError(f"unique_tag must be a non-empty string without NUL characters, got {unique_tag!r}")
-    parent_id = options.get("parent_id")
-    if parent_id is not None and (isinstance(parent_id, bool) or not isinstance(parent_id, int) or parent_id < 1):
+    parent_id = raw.get("parent_id")
+    if parent_id is not None and (not _is_int(parent_id) or parent_id < 1):
         raise ConfigurationError(f"parent_id must be a task id (a positive integer), got {parent_id!r}")
-    if_exists = options.get("if_exists", "return")
+    if_exists = raw.get("if_exists", "return")
     if if_exists not in ("return", "raise"):
         raise ConfigurationError(f"if_exists must be 'return' or 'raise', got {if_exists!r}")
     return ResolvedOptions(
         priority=priority,
-        run_at=run_at,
+        run_at=_run_at(raw.get("delay"), raw.get("run_at")),
         max_attempts=max_attempts,
         retry_intervals_ms=intervals,
-        timeout_ms=timeout_ms,
+        timeout_ms=_duration_ms("timeout", timeout if timeout is not None else task.timeout),
         labels=_labels(labels if labels is not None else task.labels),
         unique_tag=unique_tag,
         parent_id=parent_id,
@@ -135,7 +148,7 @@ def resolve_options(task: TaskDef, options: EnqueueOptions) -> ResolvedOptions:
     )
 
 
-def _payload(task: TaskDef, params: BaseModel) -> bytes:
+def _payload(task: TaskDef, params: object) -> bytes:
     if not isinstance(params, BaseModel):
         raise TypeError(f"parameters of task {task.name!r} must be its generated model, got {type(params).__name__}")
     # JSON names on the wire (aliases), exactly what the worker's model decodes.
@@ -153,7 +166,13 @@ class TaskRunnerBase:
         return self._client
 
     def _enqueue(
-        self, task: TaskDef, params: BaseModel, /, *, tx: Tx | ExternalTx | None = None, **options: Unpack[EnqueueOptions]
+        self,
+        task: TaskDef,
+        params: BaseModel,
+        /,
+        *,
+        tx: Tx | ExternalTx | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
@@ -220,11 +239,6 @@ def _enqueue_in_transaction(tx: Tx | ExternalTx, name: str, payload: bytes, o: R
         if row is None:  # pragma: no cover - the statement always returns a row
             raise ConfigurationError("enqueue returned no row")
         return int(row["task_id"]), bool(row["inserted"])
-    cursor = tx.execute(_PSYCOPG_ENQUEUE_SQL, args)
-    fetched: Any = cursor.fetchone()
-    if fetched is None:  # pragma: no cover
-        raise ConfigurationError("enqueue returned no row")
-    # Rows may come back as tuples or, with a dict row factory, as mappings.
-    if isinstance(fetched, Mapping):
-        return int(fetched["task_id"]), bool(fetched["inserted"])
-    return int(fetched[0]), bool(fetched[1])
+    # (A Tx would satisfy ExternalTx structurally too; it was handled above.)
+    task_id, inserted = row_values(cast(Any, tx).execute(_PSYCOPG_ENQUEUE_SQL, args).fetchone())
+    return int(task_id), bool(inserted)

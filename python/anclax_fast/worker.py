@@ -221,7 +221,8 @@ class Worker:
     def run(self) -> None:
         """Start and block until :meth:`stop` is called or, in the main thread, SIGTERM/SIGINT arrives."""
         self._stop_requested.clear()
-        self.start()
+        if not self.running:
+            self.start()
         restore = self._install_signal_handlers()
         try:
             while not self._stop_requested.wait(0.25):

@@ -29,6 +29,7 @@ from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from anclax_fast.cron import CronSchedule
 from anclax_fast.errors import CronError
 

@@ -98,9 +98,9 @@ impl ClientCore {
     /// Register or update the schedule of a cron task; returns the task id of its next fire.
     pub async fn register_schedule(&self, schedule: &ScheduleRegistration<'_>) -> Result<i64> {
         let cron = CronSchedule::parse(schedule.expression)?;
-        let next = cron.next_after(chrono::Utc::now()).ok_or_else(|| {
-            Error::Invalid(format!("cron expression {:?} never fires", schedule.expression))
-        })?;
+        let next = cron
+            .next_after(chrono::Utc::now())
+            .ok_or_else(|| Error::Invalid(format!("cron expression {:?} never fires", schedule.expression)))?;
         let timezone = cron.timezone().name().to_owned();
         let conn = self.pool.get().await?;
         let statement = conn.prepare_cached(sql::REGISTER_SCHEDULE).await?;
@@ -129,7 +129,10 @@ impl ClientCore {
 
     pub async fn unschedule(&self, task_name: &str, unique_tag: &str) -> Result<bool> {
         let conn = self.pool.get().await?;
-        Ok(conn.query_one(sql::UNSCHEDULE, &[&task_name, &unique_tag]).await?.get(0))
+        Ok(conn
+            .query_one(sql::UNSCHEDULE, &[&task_name, &unique_tag])
+            .await?
+            .get(0))
     }
 
     pub async fn schedules(&self) -> Result<QueryResult> {

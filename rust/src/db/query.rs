@@ -87,7 +87,11 @@ pub struct JsonText(pub Vec<u8>);
 
 impl<'a> FromSql<'a> for JsonText {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let text = if *ty == Type::JSONB { raw.get(1..).unwrap_or_default() } else { raw };
+        let text = if *ty == Type::JSONB {
+            raw.get(1..).unwrap_or_default()
+        } else {
+            raw
+        };
         Ok(Self(text.to_vec()))
     }
 

@@ -60,9 +60,15 @@ impl ClaimConnection {
             client.batch_execute(CLAIM_SESSION_SETTINGS).await?;
             let claim = client.prepare(sql::CLAIM).await?;
             let next_due = client.prepare(sql::NEXT_DUE).await?;
-            self.session = Some(ClaimSession { client, claim, next_due });
+            self.session = Some(ClaimSession {
+                client,
+                claim,
+                next_due,
+            });
         }
-        self.session.as_ref().ok_or_else(|| crate::error::Error::Unavailable("no claim connection".to_owned()))
+        self.session
+            .as_ref()
+            .ok_or_else(|| crate::error::Error::Unavailable("no claim connection".to_owned()))
     }
 }
 
@@ -187,7 +193,13 @@ async fn claim_round(engine: &Engine, connection: &mut ClaimConnection, dispatch
         Stats::add(&engine.stats.claim_batches, 1);
         let tasks: Vec<Arc<ClaimedTask>> = tasks.into_iter().map(Arc::new).collect();
         for task in &tasks {
-            engine.running.insert(task.id, RunningAttempt { kind, task: Arc::clone(task) });
+            engine.running.insert(
+                task.id,
+                RunningAttempt {
+                    kind,
+                    task: Arc::clone(task),
+                },
+            );
         }
         dispatcher.dispatch(kind, tasks);
     }
@@ -203,7 +215,10 @@ async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: u
     };
     let rows = session
         .client
-        .query(&session.claim, &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded])
+        .query(
+            &session.claim,
+            &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded],
+        )
         .await?;
     let mut tasks: Vec<ClaimedTask> = rows
         .into_iter()
@@ -227,7 +242,12 @@ async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: u
         })
         .collect();
     // UPDATE ... RETURNING does not keep the sub-select's order: restore the claim order.
-    tasks.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)).then(a.id.cmp(&b.id)));
+    tasks.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.id.cmp(&b.id))
+    });
     Ok(tasks)
 }
 

@@ -105,7 +105,10 @@ async fn write(engine: &Engine, batch: &[Completion]) -> Result<()> {
         let row = conn.query_one(&statement, &[&ok_ids, &ok_attempts, &worker]).await?;
         let applied: i64 = row.get(0);
         Stats::add(&engine.stats.completed, applied as u64);
-        Stats::add(&engine.stats.discarded_results, (ok_ids.len() as i64 - applied).max(0) as u64);
+        Stats::add(
+            &engine.stats.discarded_results,
+            (ok_ids.len() as i64 - applied).max(0) as u64,
+        );
     }
     if !failed.ids.is_empty() {
         let statement = conn.prepare_cached(sql::FINALIZE).await?;
@@ -164,7 +167,8 @@ impl FailedColumns {
         self.attempts.push(completion.attempt);
         self.fail.push(fail);
         self.delay_ms.push(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-        self.messages.push(failure.map(|f| f.message.clone()).unwrap_or_default());
+        self.messages
+            .push(failure.map(|f| f.message.clone()).unwrap_or_default());
         self.tracebacks.push(failure.and_then(|f| f.traceback.clone()));
         self.error_events.push(error_event);
     }

@@ -16,7 +16,10 @@ pub async fn deadline_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>) {
     let mut grace: TimerHeap<i64, DateTime<Utc>> = TimerHeap::new();
     let grace_period = chrono::Duration::from_std(engine.config.timeout_grace).unwrap_or(chrono::Duration::MAX);
     loop {
-        let next = [engine.running.next_deadline(), grace.peek().map(|(_, at)| at)].into_iter().flatten().min();
+        let next = [engine.running.next_deadline(), grace.peek().map(|(_, at)| at)]
+            .into_iter()
+            .flatten()
+            .min();
         let sleep = next.map(|at| Instant::now() + engine.until(at));
         tokio::select! {
             () = async { match sleep { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {}
@@ -27,14 +30,19 @@ pub async fn deadline_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>) {
         for (task_id, attempt) in engine.running.pop_due_deadlines(now) {
             if attempt.task.control.time_out() {
                 Stats::add(&engine.stats.timed_out, 1);
-                log::warn!("task {task_id} ({}) passed its deadline; interrupting it", attempt.task.name);
+                log::warn!(
+                    "task {task_id} ({}) passed its deadline; interrupting it",
+                    attempt.task.name
+                );
                 dispatcher.interrupt(task_id);
                 grace.insert(task_id, attempt.task.deadline + grace_period);
             }
         }
         let expired: Vec<i64> = grace.pop_due(now).map(|(id, _)| id).collect();
         for task_id in expired {
-            let Some(attempt) = engine.running.get(task_id) else { continue };
+            let Some(attempt) = engine.running.get(task_id) else {
+                continue;
+            };
             if attempt.task.control.abandon() {
                 log::error!(
                     "task {task_id} ({}) is still running {:?} after its deadline (stuck outside Python, e.g. in C code); \

@@ -14,13 +14,22 @@ pub enum FailureStart {
     Cancelled,
     /// Marked failed (with its final attempt count), events written, savepoint `hook` taken: run
     /// the hook on this connection, then call `finish`.
-    Failed { conn: Object, attempts: i32 },
+    Failed { conn: Box<Object>, attempts: i32 },
 }
 
-pub async fn begin(pool: &Pool, task: &ClaimedTask, failure: &Failure, error_event: bool, worker: i64) -> Result<FailureStart> {
+pub async fn begin(
+    pool: &Pool,
+    task: &ClaimedTask,
+    failure: &Failure,
+    error_event: bool,
+    worker: i64,
+) -> Result<FailureStart> {
     let conn = pool.get().await?;
     conn.batch_execute("BEGIN").await?;
-    let Some(row) = conn.query_opt(sql::FAIL_ONE, &[&task.id, &task.attempt, &failure.message]).await? else {
+    let Some(row) = conn
+        .query_opt(sql::FAIL_ONE, &[&task.id, &task.attempt, &failure.message])
+        .await?
+    else {
         conn.batch_execute("ROLLBACK").await?;
         return Ok(FailureStart::LeaseLost);
     };
@@ -29,12 +38,17 @@ pub async fn begin(pool: &Pool, task: &ClaimedTask, failure: &Failure, error_eve
     let event = |kind: &'static str, message: String, traceback: Option<String>| {
         let conn = &conn;
         async move {
-            conn.execute(sql::INSERT_EVENT, &[&task.id, &kind, &attempts, &message, &traceback, &worker]).await
+            conn.execute(
+                sql::INSERT_EVENT,
+                &[&task.id, &kind, &attempts, &message, &traceback, &worker],
+            )
+            .await
         }
     };
     if status == "cancelled" {
         event("TaskCancelled", "cancelled while running".to_owned(), None).await?;
-        conn.execute("SELECT pg_notify($1, $2)", &[&sql::CHANNEL_DONE, &task.id.to_string()]).await?;
+        conn.execute("SELECT pg_notify($1, $2)", &[&sql::CHANNEL_DONE, &task.id.to_string()])
+            .await?;
         conn.batch_execute("COMMIT").await?;
         return Ok(FailureStart::Cancelled);
     }
@@ -43,7 +57,10 @@ pub async fn begin(pool: &Pool, task: &ClaimedTask, failure: &Failure, error_eve
     }
     event("TaskFailed", failure.message.clone(), failure.traceback.clone()).await?;
     conn.batch_execute("SAVEPOINT hook").await?;
-    Ok(FailureStart::Failed { conn, attempts })
+    Ok(FailureStart::Failed {
+        conn: Box::new(conn),
+        attempts,
+    })
 }
 
 /// End the failure transaction. `hook_error`: why the hook failed (it raised, or a statement it
@@ -60,10 +77,15 @@ pub async fn finish(
         None => conn.batch_execute("RELEASE SAVEPOINT hook").await?,
         Some((message, traceback)) => {
             conn.batch_execute("ROLLBACK TO SAVEPOINT hook").await?;
-            conn.execute(sql::INSERT_EVENT, &[&task_id, &"HookFailed", &attempts, &message, &traceback, &worker]).await?;
+            conn.execute(
+                sql::INSERT_EVENT,
+                &[&task_id, &"HookFailed", &attempts, &message, &traceback, &worker],
+            )
+            .await?;
         }
     }
-    conn.execute("SELECT pg_notify($1, $2)", &[&sql::CHANNEL_DONE, &task_id.to_string()]).await?;
+    conn.execute("SELECT pg_notify($1, $2)", &[&sql::CHANNEL_DONE, &task_id.to_string()])
+        .await?;
     conn.batch_execute("COMMIT").await?;
     Ok(())
 }

@@ -51,7 +51,11 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
     let mut shutdown = engine.shutdown_signal();
     let mut backoff = Backoff::default();
     loop {
-        let delay = if backoff.attempts() == 0 { jittered(engine.config.heartbeat_interval()) } else { backoff.next_delay() };
+        let delay = if backoff.attempts() == 0 {
+            jittered(engine.config.heartbeat_interval())
+        } else {
+            backoff.next_delay()
+        };
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
@@ -60,7 +64,11 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
             Ok(true) => backoff.reset(),
             Ok(false) => {
                 Stats::add(&engine.stats.lease_losses, 1);
-                log::warn!("worker {} lost its lease (no heartbeat within {:?}); its running tasks may be re-run elsewhere", engine.worker_id(), engine.config.lease_ttl);
+                log::warn!(
+                    "worker {} lost its lease (no heartbeat within {:?}); its running tasks may be re-run elsewhere",
+                    engine.worker_id(),
+                    engine.config.lease_ttl
+                );
                 for (task_id, attempt) in engine.running.snapshot() {
                     attempt.task.control.cancel();
                     dispatcher.cancel(task_id);
@@ -88,7 +96,10 @@ async fn heartbeat(engine: &Engine) -> Result<bool> {
     let conn = engine.pool.get().await?;
     let statement = conn.prepare_cached(sql::HEARTBEAT).await?;
     let sent = chrono::Utc::now();
-    let alive = conn.query_opt(&statement, &[&engine.worker_id(), &lease_ms(engine)]).await?.is_some();
+    let alive = conn
+        .query_opt(&statement, &[&engine.worker_id(), &lease_ms(engine)])
+        .await?
+        .is_some();
     let db_now: chrono::DateTime<chrono::Utc> = conn.query_one("SELECT now()", &[]).await?.get(0);
     engine.observe_db_time(db_now, sent);
     Ok(alive)
@@ -100,7 +111,8 @@ pub async fn rescue_loop(engine: Arc<Engine>) {
     let mut shutdown = engine.shutdown_signal();
     // Running tasks far past their deadline are rescued even if their worker looks alive: the
     // worker should have finalized them within timeout_grace.
-    let slack_ms = i64::try_from((engine.config.timeout_grace + engine.config.lease_ttl).as_millis()).unwrap_or(i64::MAX);
+    let slack_ms =
+        i64::try_from((engine.config.timeout_grace + engine.config.lease_ttl).as_millis()).unwrap_or(i64::MAX);
     loop {
         tokio::select! {
             () = tokio::time::sleep(jittered(engine.config.rescue_interval())) => {}

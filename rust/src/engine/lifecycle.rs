@@ -8,9 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::db::listen::{ListenEvent, listen};
 use crate::db::{migrate, sql};
+use crate::engine::scheduler::{self, SchedulesChanged};
 use crate::engine::stats::Stats;
 use crate::engine::{Dispatch, Engine, EngineChannels, Wake};
-use crate::engine::scheduler::{self, SchedulesChanged};
 use crate::engine::{claim, complete, deadlines, lease, maintenance};
 use crate::error::Result;
 
@@ -56,11 +56,30 @@ pub async fn start(
     let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
     let channels_listened = vec![sql::CHANNEL_TASKS, sql::CHANNEL_CANCEL, sql::CHANNEL_SCHEDULES];
     let others = vec![
-        tokio::spawn(listen(engine.pg_config.clone(), channels_listened, events_tx, engine.shutdown_signal())),
-        tokio::spawn(route_notifications(Arc::clone(engine), Arc::clone(&dispatcher), events_rx, schedules_tx)),
+        tokio::spawn(listen(
+            engine.pg_config.clone(),
+            channels_listened,
+            events_tx,
+            engine.shutdown_signal(),
+        )),
+        tokio::spawn(route_notifications(
+            Arc::clone(engine),
+            Arc::clone(&dispatcher),
+            events_rx,
+            schedules_tx,
+        )),
         tokio::spawn(scheduler::scheduler_loop(Arc::clone(engine), schedules_rx)),
-        tokio::spawn(claim::claim_loop(Arc::clone(engine), Arc::clone(&dispatcher), channels.wakes)),
-        tokio::spawn(lease::heartbeat_loop(Arc::clone(engine), Arc::clone(&dispatcher), identity.hostname, identity.version)),
+        tokio::spawn(claim::claim_loop(
+            Arc::clone(engine),
+            Arc::clone(&dispatcher),
+            channels.wakes,
+        )),
+        tokio::spawn(lease::heartbeat_loop(
+            Arc::clone(engine),
+            Arc::clone(&dispatcher),
+            identity.hostname,
+            identity.version,
+        )),
         tokio::spawn(lease::rescue_loop(Arc::clone(engine))),
         tokio::spawn(deadlines::deadline_loop(Arc::clone(engine), Arc::clone(&dispatcher))),
         tokio::spawn(maintenance::maintenance_loop(Arc::clone(engine))),
@@ -86,7 +105,11 @@ async fn route_notifications(
                 let _ = schedules.send(SchedulesChanged);
             }
             ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_TASKS => {
-                match payload.parse::<i64>().ok().and_then(chrono::DateTime::from_timestamp_millis) {
+                match payload
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                {
                     Some(at) => engine.wake(Wake::At(at)),
                     None => engine.wake(Wake::Now),
                 }
@@ -128,7 +151,9 @@ pub async fn stop(engine: &Arc<Engine>, tasks: EngineTasks, grace: Duration) {
             }
             Err(err) => {
                 all_released = false;
-                log::warn!("could not release running tasks at shutdown ({err}); they return to the queue when the lease expires");
+                log::warn!(
+                    "could not release running tasks at shutdown ({err}); they return to the queue when the lease expires"
+                );
             }
         }
     }
@@ -149,7 +174,9 @@ async fn release(engine: &Engine, leftovers: &[(i64, crate::engine::running::Run
     let ids: Vec<i64> = leftovers.iter().map(|(id, _)| *id).collect();
     let attempts: Vec<i32> = leftovers.iter().map(|(_, a)| a.task.attempt).collect();
     let conn = engine.pool.get().await?;
-    let row = conn.query_one(sql::RELEASE, &[&ids, &attempts, &engine.worker_id()]).await?;
+    let row = conn
+        .query_one(sql::RELEASE, &[&ids, &attempts, &engine.worker_id()])
+        .await?;
     let released: i64 = row.get(0);
     Ok(released as u64)
 }

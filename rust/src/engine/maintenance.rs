@@ -43,11 +43,17 @@ pub async fn prune(engine: &Engine) -> Result<u64> {
     let mut total = 0u64;
     loop {
         let tx = conn.transaction().await?;
-        let locked: bool = tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&PRUNE_LOCK_KEY]).await?.get(0);
+        let locked: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&PRUNE_LOCK_KEY])
+            .await?
+            .get(0);
         if !locked {
             return Ok(total);
         }
-        let deleted: i64 = tx.query_one(sql::PRUNE, &[&completed, &failed, &PRUNE_BATCH]).await?.get(0);
+        let deleted: i64 = tx
+            .query_one(sql::PRUNE, &[&completed, &failed, &PRUNE_BATCH])
+            .await?
+            .get(0);
         tx.commit().await?;
         total += deleted as u64;
         if deleted < PRUNE_BATCH || engine.is_stopping() {

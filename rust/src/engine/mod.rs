@@ -7,8 +7,8 @@ pub mod complete;
 pub mod config;
 pub mod deadlines;
 pub mod failure_tx;
-pub mod lifecycle;
 pub mod lease;
+pub mod lifecycle;
 pub mod maintenance;
 pub mod running;
 pub mod scheduler;
@@ -88,11 +88,19 @@ pub struct EngineChannels {
 }
 
 impl Engine {
-    pub fn new(config: WorkerConfig, pg_config: tokio_postgres::Config, pool: Pool) -> Result<(Arc<Self>, EngineChannels)> {
+    pub fn new(
+        config: WorkerConfig,
+        pg_config: tokio_postgres::Config,
+        pool: Pool,
+    ) -> Result<(Arc<Self>, EngineChannels)> {
         config.validate()?;
         let (completions_tx, completions) = mpsc::unbounded_channel();
         let (wakes_tx, wakes) = mpsc::unbounded_channel();
-        let async_slots = if config.async_task_names.is_empty() { 0 } else { config.async_concurrency };
+        let async_slots = if config.async_task_names.is_empty() {
+            0
+        } else {
+            config.async_concurrency
+        };
         let engine = Self {
             slots: Slots::new(config.concurrency, async_slots),
             config,
@@ -129,7 +137,8 @@ impl Engine {
     pub fn observe_db_time(&self, db_time: DateTime<Utc>, sent: DateTime<Utc>) {
         let now = Utc::now();
         let midpoint = sent + (now - sent) / 2;
-        self.clock_offset_ms.store((db_time - midpoint).num_milliseconds(), Ordering::Relaxed);
+        self.clock_offset_ms
+            .store((db_time - midpoint).num_milliseconds(), Ordering::Relaxed);
     }
 
     /// How long from now (local) until database time `at`.

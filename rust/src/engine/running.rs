@@ -90,6 +90,8 @@ impl Running {
     pub fn pop_due_deadlines(&self, now: DateTime<Utc>) -> Vec<(i64, RunningAttempt)> {
         let mut inner = self.lock();
         let due: Vec<i64> = inner.deadlines.pop_due(now).map(|(id, _)| id).collect();
-        due.into_iter().filter_map(|id| inner.attempts.get(&id).map(|a| (id, a.clone()))).collect()
+        due.into_iter()
+            .filter_map(|id| inner.attempts.get(&id).map(|a| (id, a.clone())))
+            .collect()
     }
 }

@@ -34,7 +34,11 @@ struct Scheduler {
 
 pub async fn scheduler_loop(engine: Arc<Engine>, mut changes: mpsc::UnboundedReceiver<SchedulesChanged>) {
     let mut shutdown = engine.stopping();
-    let mut scheduler = Scheduler { engine: Arc::clone(&engine), timers: TimerHeap::new(), parsed: HashMap::new() };
+    let mut scheduler = Scheduler {
+        engine: Arc::clone(&engine),
+        timers: TimerHeap::new(),
+        parsed: HashMap::new(),
+    };
     let mut reload_at = Instant::now();
     loop {
         if Instant::now() >= reload_at {
@@ -64,7 +68,9 @@ pub async fn scheduler_loop(engine: Arc<Engine>, mut changes: mpsc::UnboundedRec
         for schedule_id in due {
             if let Err(err) = scheduler.advance(schedule_id).await {
                 log::warn!("advancing cron schedule {schedule_id} failed: {err}; retrying");
-                scheduler.timers.insert(schedule_id, engine.db_now() + chrono::Duration::milliseconds(200));
+                scheduler
+                    .timers
+                    .insert(schedule_id, engine.db_now() + chrono::Duration::milliseconds(200));
             }
         }
     }
@@ -104,7 +110,8 @@ impl Scheduler {
             // Another worker is advancing it, it is not due by the database clock yet, or it was
             // removed: the reload (or the change notification) brings its new time.
             tx.rollback().await?;
-            self.timers.insert(schedule_id, self.engine.db_now() + chrono::Duration::milliseconds(50));
+            self.timers
+                .insert(schedule_id, self.engine.db_now() + chrono::Duration::milliseconds(50));
             return Ok(());
         };
         let expression: String = row.get(0);

@@ -247,7 +247,9 @@ impl ClientCore {
     fn unschedule(&self, py: Python<'_>, task_name: String, unique_tag: String) -> PyResult<bool> {
         self.check_process()?;
         let core = Arc::clone(&self.core);
-        block_on(py, &self.runtime, async move { core.unschedule(&task_name, &unique_tag).await })
+        block_on(py, &self.runtime, async move {
+            core.unschedule(&task_name, &unique_tag).await
+        })
     }
 
     fn schedules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

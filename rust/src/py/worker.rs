@@ -41,7 +41,8 @@ pub struct WorkerCore {
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| Error::Invalid(format!("{name} must be a non-negative number of seconds, got {value}")).into())
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| Error::Invalid(format!("{name} must be a non-negative number of seconds, got {value}")).into())
 }
 
 #[pymethods]
@@ -87,7 +88,9 @@ impl WorkerCore {
             poll_interval: seconds("poll_interval", poll_interval)?,
             shutdown_grace: seconds("shutdown_grace", shutdown_grace)?,
             timeout_grace: seconds("timeout_grace", timeout_grace)?,
-            retention_completed: retention_completed.map(|s| seconds("retention_completed", s)).transpose()?,
+            retention_completed: retention_completed
+                .map(|s| seconds("retention_completed", s))
+                .transpose()?,
             retention_failed: retention_failed.map(|s| seconds("retention_failed", s)).transpose()?,
             maintenance_interval: seconds("maintenance_interval", maintenance_interval)?,
             pool_size,
@@ -122,16 +125,27 @@ impl WorkerCore {
         let (engine, channels) = Engine::new(self.config.clone(), self.pg_config.clone(), pool)?;
         let executor = Executor::new(Arc::clone(&engine), self.runtime.clone(), handlers);
         let dispatcher: Arc<dyn Dispatch> = executor.clone();
-        let identity = Identity { hostname: self.hostname.clone(), version: env!("CARGO_PKG_VERSION").to_owned() };
+        let identity = Identity {
+            hostname: self.hostname.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
         let start_engine = Arc::clone(&engine);
         let auto_migrate = self.auto_migrate;
         let tasks = block_on(py, &self.runtime, async move {
             lifecycle::start(&start_engine, channels, dispatcher, identity, auto_migrate).await
         })?;
-        executor.start(py, self.config.concurrency, self.bridge_factory.as_ref().map(|f| f.clone_ref(py)))?;
+        executor.start(
+            py,
+            self.config.concurrency,
+            self.bridge_factory.as_ref().map(|f| f.clone_ref(py)),
+        )?;
         let worker_id = engine.worker_id();
         *self.last_engine.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&engine));
-        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Started { engine, executor, tasks });
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Started {
+            engine,
+            executor,
+            tasks,
+        });
         Ok(worker_id)
     }
 
@@ -141,7 +155,10 @@ impl WorkerCore {
         let Some(started) = self.started.lock().unwrap_or_else(PoisonError::into_inner).take() else {
             return Ok(());
         };
-        let grace = grace.map(|g| seconds("grace", g)).transpose()?.unwrap_or(self.config.shutdown_grace);
+        let grace = grace
+            .map(|g| seconds("grace", g))
+            .transpose()?
+            .unwrap_or(self.config.shutdown_grace);
         let engine = Arc::clone(&started.engine);
         block_on(py, &self.runtime, async move {
             lifecycle::stop(&engine, started.tasks, grace).await;
@@ -158,7 +175,11 @@ impl WorkerCore {
 
     #[getter]
     fn worker_id(&self) -> Option<i64> {
-        self.last_engine.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|e| e.worker_id())
+        self.last_engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|e| e.worker_id())
     }
 
     /// Counters since start, plus gauges: in_flight (attempts running).

@@ -22,7 +22,12 @@ pub struct AsyncTasks {
 
 impl AsyncTasks {
     pub fn start(py: Python<'_>, executor: Weak<Executor>, factory: &Py<PyAny>) -> PyResult<Self> {
-        let done = Py::new(py, AsyncDone { executor: executor.clone() })?;
+        let done = Py::new(
+            py,
+            AsyncDone {
+                executor: executor.clone(),
+            },
+        )?;
         let bridge = factory.call1(py, (done,))?;
         let (sender, receiver) = channel::<Vec<Arc<ClaimedTask>>>();
         let feeder_bridge = bridge.clone_ref(py);
@@ -34,8 +39,13 @@ impl AsyncTasks {
                     Python::attach(|py| feed(py, &executor, &feeder_bridge, batch));
                 }
             })
-            .map_err(|err| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the async feeder: {err}")))?;
-        Ok(Self { bridge, feed: Mutex::new(Some(sender)) })
+            .map_err(|err| {
+                pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the async feeder: {err}"))
+            })?;
+        Ok(Self {
+            bridge,
+            feed: Mutex::new(Some(sender)),
+        })
     }
 
     pub fn submit(&self, tasks: Vec<Arc<ClaimedTask>>) {
@@ -86,12 +96,23 @@ fn prepare<'py>(py: Python<'py>, executor: &Executor, task: &ClaimedTask) -> Res
             "the worker running the final attempt stopped (lease expired); the task is not run again",
         ));
     }
-    let handler = executor.handlers.get(&task.name).ok_or_else(|| outcome::unknown_task_failure(task))?;
+    let handler = executor
+        .handlers
+        .get(&task.name)
+        .ok_or_else(|| outcome::unknown_task_failure(task))?;
     let params = outcome::decode_params(py, handler, task)?;
     let ctx = outcome::make_context(py, handler, task).map_err(|err| outcome::classify(py, &err))?;
     let id = task.id.into_pyobject(py).map_err(|never| match never {})?.into_any();
-    PyTuple::new(py, [id, handler.execute.bind(py).clone(), ctx.into_bound(py).into_any(), params])
-        .map_err(|err| outcome::classify(py, &err))
+    PyTuple::new(
+        py,
+        [
+            id,
+            handler.execute.bind(py).clone(),
+            ctx.into_bound(py).into_any(),
+            params,
+        ],
+    )
+    .map_err(|err| outcome::classify(py, &err))
 }
 
 /// Called on the event loop thread when an attempt's coroutine ends (`error`: what it raised).
@@ -104,15 +125,20 @@ pub struct AsyncDone {
 impl AsyncDone {
     #[pyo3(signature = (task_id, error=None))]
     fn __call__(&self, py: Python<'_>, task_id: i64, error: Option<Bound<'_, PyAny>>) -> PyResult<()> {
-        let Some(executor) = self.executor.upgrade() else { return Ok(()) };
-        let Some(attempt) = executor.engine.running.get(task_id) else { return Ok(()) };
+        let Some(executor) = self.executor.upgrade() else {
+            return Ok(());
+        };
+        let Some(attempt) = executor.engine.running.get(task_id) else {
+            return Ok(());
+        };
         let failure = match error {
             None => None,
             Some(error) => {
                 let cancelled = CANCELLED_ERROR.import(py, "asyncio", "CancelledError")?;
                 let mut failure = outcome::classify(py, &PyErr::from_value(error.clone()));
                 if error.is_instance(cancelled)? && !attempt.task.control.is_timed_out() {
-                    failure.message = "the coroutine was cancelled (the task was cancelled, or the worker lost its lease)".to_owned();
+                    "the coroutine was cancelled (the task was cancelled, or the worker lost its lease)"
+                        .clone_into(&mut failure.message);
                 }
                 Some(failure)
             }

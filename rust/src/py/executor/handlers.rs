@@ -25,9 +25,19 @@ impl Handlers {
         let mut handlers = HashMap::with_capacity(table.len());
         for (name, entry) in table.iter() {
             let name_str: String = name.extract()?;
-            let (execute, validate, is_async, hook): (Py<PyAny>, Py<PyAny>, bool, Option<Py<PyAny>>) = entry.extract()?;
+            let (execute, validate, is_async, hook): (Py<PyAny>, Py<PyAny>, bool, Option<Py<PyAny>>) =
+                entry.extract()?;
             let name = PyString::intern(table.py(), &name_str).unbind();
-            handlers.insert(name_str, Handler { name, execute, validate, is_async, hook });
+            handlers.insert(
+                name_str,
+                Handler {
+                    name,
+                    execute,
+                    validate,
+                    is_async,
+                    hook,
+                },
+            );
         }
         Ok(Self(handlers))
     }
@@ -39,7 +49,12 @@ impl Handlers {
 
     #[must_use]
     pub fn async_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.0.iter().filter(|(_, h)| h.is_async).map(|(n, _)| n.clone()).collect();
+        let mut names: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(_, h)| h.is_async)
+            .map(|(n, _)| n.clone())
+            .collect();
         names.sort();
         names
     }

@@ -33,16 +33,25 @@ pub fn run_failure_transaction(
             Ok(()) => return,
             Err(err) if err.is_transient() => {
                 let delay = backoff.next_delay();
-                log::warn!("failure transaction of task {} broke ({err}); retrying in {delay:?}", task.id);
+                log::warn!(
+                    "failure transaction of task {} broke ({err}); retrying in {delay:?}",
+                    task.id
+                );
                 py.detach(|| std::thread::sleep(delay));
             }
             Err(err) => {
-                log::error!("failure transaction of task {} failed: {err}; the task stays running until rescued", task.id);
+                log::error!(
+                    "failure transaction of task {} failed: {err}; the task stays running until rescued",
+                    task.id
+                );
                 return;
             }
         }
     }
-    log::error!("gave up recording the failure of task {}; it stays running until rescued", task.id);
+    log::error!(
+        "gave up recording the failure of task {}; it stays running until rescued",
+        task.id
+    );
 }
 
 fn try_once(
@@ -55,7 +64,11 @@ fn try_once(
 ) -> Result<(), Error> {
     let engine = &executor.engine;
     let worker = engine.worker_id();
-    let start = py.detach(|| executor.runtime.block_on(failure_tx::begin(&engine.pool, task, failure, error_event, worker)))?;
+    let start = py.detach(|| {
+        executor
+            .runtime
+            .block_on(failure_tx::begin(&engine.pool, task, failure, error_event, worker))
+    })?;
     let (conn, attempts) = match start {
         FailureStart::LeaseLost => {
             Stats::add(&engine.stats.discarded_results, 1);
@@ -65,16 +78,20 @@ fn try_once(
             Stats::add(&engine.stats.cancelled, 1);
             return Ok(());
         }
-        FailureStart::Failed { conn, attempts } => (conn, attempts),
+        FailureStart::Failed { conn, attempts } => (*conn, attempts),
     };
     let shared = Arc::new(tokio::sync::Mutex::new(Some(Transaction::from_open(conn))));
     let hook_error = call_hook(py, executor, handler, task, &shared);
     let (conn, sql_failure) = py.detach(|| {
         executor.runtime.block_on(async {
             let mut guard = shared.lock().await;
-            let mut tx = guard.take().ok_or_else(|| Error::Invalid("the hook's transaction vanished".to_owned()))?;
+            let mut tx = guard
+                .take()
+                .ok_or_else(|| Error::Invalid("the hook's transaction vanished".to_owned()))?;
             let failure = tx.failure().map(str::to_owned);
-            let conn = tx.take_connection().ok_or_else(|| Error::Invalid("the hook's transaction was closed".to_owned()))?;
+            let conn = tx
+                .take_connection()
+                .ok_or_else(|| Error::Invalid("the hook's transaction was closed".to_owned()))?;
             Ok::<_, Error>((conn, failure))
         })
     })?;
@@ -90,7 +107,11 @@ fn try_once(
         })
     });
     let failed = hook_error.is_some();
-    py.detach(|| executor.runtime.block_on(failure_tx::finish(conn, task.id, attempts, hook_error, worker)))?;
+    py.detach(|| {
+        executor
+            .runtime
+            .block_on(failure_tx::finish(conn, task.id, attempts, hook_error, worker))
+    })?;
     Stats::add(&engine.stats.failed, 1);
     Stats::add(&engine.stats.hooks_run, 1);
     if failed {
@@ -110,7 +131,12 @@ fn call_hook(
     let hook = handler.hook.as_ref()?;
     let params = match outcome::decode_params(py, handler, task) {
         Ok(params) => params,
-        Err(failure) => return Some((format!("the hook was not called: {}", failure.message), failure.traceback)),
+        Err(failure) => {
+            return Some((
+                format!("the hook was not called: {}", failure.message),
+                failure.traceback,
+            ));
+        }
     };
     let run = || -> PyResult<()> {
         let ctx = outcome::make_context(py, handler, task)?;
@@ -122,7 +148,12 @@ fn call_hook(
         Ok(()) => None,
         Err(err) => {
             let failure = outcome::classify(py, &err);
-            log::warn!("failure hook of task {} ({}) raised: {}", task.id, task.name, failure.message);
+            log::warn!(
+                "failure hook of task {} ({}) raised: {}",
+                task.id,
+                task.name,
+                failure.message
+            );
             Some((failure.message, failure.traceback))
         }
     }

@@ -23,7 +23,10 @@ pub struct Interrupter {
 
 impl Interrupter {
     pub fn new(executor: Weak<Executor>) -> Self {
-        Self { executor, sender: Mutex::new(None) }
+        Self {
+            executor,
+            sender: Mutex::new(None),
+        }
     }
 
     pub fn start(&self) -> PyResult<()> {

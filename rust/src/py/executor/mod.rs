@@ -5,8 +5,8 @@
 //! `work_queue`); the tokio runtime never waits on the GIL.
 
 mod async_tasks;
-mod hook;
 pub mod handlers;
+mod hook;
 mod interrupt;
 mod outcome;
 mod threads;
@@ -29,7 +29,11 @@ pub enum Job {
     Run(Arc<ClaimedTask>),
     /// Record how an attempt ended, possibly running its failure hook: for attempts that ended
     /// somewhere a hook must not run (the event loop) or that were abandoned.
-    Finalize { kind: SlotKind, task: Arc<ClaimedTask>, failure: Option<Failure> },
+    Finalize {
+        kind: SlotKind,
+        task: Arc<ClaimedTask>,
+        failure: Option<Failure>,
+    },
 }
 
 pub struct Executor {
@@ -57,7 +61,12 @@ impl Executor {
 
     /// Start the threads, and the asyncio bridge when `bridge_factory` is given (it is called
     /// with the completion callback and returns a started `anclax_fast._async_bridge.AsyncBridge`).
-    pub fn start(self: &Arc<Self>, py: Python<'_>, thread_count: usize, bridge_factory: Option<Py<PyAny>>) -> PyResult<()> {
+    pub fn start(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        thread_count: usize,
+        bridge_factory: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
         if let Some(factory) = bridge_factory {
             let tasks = async_tasks::AsyncTasks::start(py, Arc::downgrade(self), &factory)?;
             let _ = self.async_tasks.set(tasks);
@@ -148,7 +157,12 @@ impl Executor {
                 hook::run_failure_transaction(self, py, handler, task, &failure, *error_event);
             }
             (_, _, failure) => {
-                self.engine.complete(Completion { task_id: task.id, attempt: task.attempt, decision, failure });
+                self.engine.complete(Completion {
+                    task_id: task.id,
+                    attempt: task.attempt,
+                    decision,
+                    failure,
+                });
             }
         }
         self.engine.finish_attempt(task.id, kind);
@@ -160,7 +174,12 @@ impl Executor {
         if self.hook_for(&task, &decision).is_some() {
             self.queue.push_all([Job::Finalize { kind, task, failure }]);
         } else {
-            self.engine.complete(Completion { task_id: task.id, attempt: task.attempt, decision, failure });
+            self.engine.complete(Completion {
+                task_id: task.id,
+                attempt: task.attempt,
+                decision,
+                failure,
+            });
             self.engine.finish_attempt(task.id, kind);
         }
     }
@@ -197,7 +216,12 @@ impl Dispatch for Executor {
     }
 
     fn cancel(&self, task_id: i64) {
-        if self.engine.running.get(task_id).is_some_and(|a| a.kind == SlotKind::Async) {
+        if self
+            .engine
+            .running
+            .get(task_id)
+            .is_some_and(|a| a.kind == SlotKind::Async)
+        {
             self.interrupts.request(interrupt::Request::CancelAsync(task_id));
         }
     }
@@ -207,6 +231,10 @@ impl Dispatch for Executor {
             self.threads.replace_thread_running(task.id);
         }
         let failure = outcome::timeout_failure(&task, true);
-        self.queue.push_all([Job::Finalize { kind, task, failure: Some(failure) }]);
+        self.queue.push_all([Job::Finalize {
+            kind,
+            task,
+            failure: Some(failure),
+        }]);
     }
 }

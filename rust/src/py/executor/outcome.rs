@@ -24,30 +24,58 @@ pub fn classify(py: Python<'_>, err: &PyErr) -> Failure {
     } else {
         FailureKind::Error
     };
-    let type_name = value.get_type().qualname().map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
+    let type_name = value
+        .get_type()
+        .qualname()
+        .map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
     let text = match value.str() {
         Ok(text) => text.to_string(),
-        Err(str_err) => format!("<str() of the exception raised {}>", str_err.get_type(py).name().map_or_else(|_| "an error".to_owned(), |n| n.to_string())),
+        Err(str_err) => format!(
+            "<str() of the exception raised {}>",
+            str_err
+                .get_type(py)
+                .name()
+                .map_or_else(|_| "an error".to_owned(), |n| n.to_string())
+        ),
     };
-    let message = if text.is_empty() { type_name } else { format!("{type_name}: {text}") };
-    Failure { kind, message, traceback: format_traceback(py, err) }
+    let message = if text.is_empty() {
+        type_name
+    } else {
+        format!("{type_name}: {text}")
+    };
+    Failure {
+        kind,
+        message,
+        traceback: format_traceback(py, err),
+    }
 }
 
 fn format_traceback(py: Python<'_>, err: &PyErr) -> Option<String> {
     let formatter = FORMAT_EXCEPTION.import(py, "traceback", "format_exception").ok()?;
-    let lines = formatter.call1((err.value(py),)).ok()?;
+    // The three-argument form: on Python < 3.12 the traceback is not yet attached to the value.
+    let lines = formatter
+        .call1((err.get_type(py), err.value(py), err.traceback(py)))
+        .ok()?;
     let joined = PyString::new(py, "").call_method1("join", (lines,)).ok()?;
     joined.extract::<String>().ok()
 }
 
 /// Decode the payload into the task's parameter model.
-pub fn decode_params<'py>(py: Python<'py>, handler: &Handler, task: &ClaimedTask) -> Result<Bound<'py, PyAny>, Failure> {
-    handler.validate.bind(py).call1((PyBytes::new(py, &task.payload),)).map_err(|err| {
-        let mut failure = classify(py, &err);
-        failure.kind = FailureKind::Error;
-        failure.message = format!("the task's parameters do not decode: {}", failure.message);
-        failure
-    })
+pub fn decode_params<'py>(
+    py: Python<'py>,
+    handler: &Handler,
+    task: &ClaimedTask,
+) -> Result<Bound<'py, PyAny>, Failure> {
+    handler
+        .validate
+        .bind(py)
+        .call1((PyBytes::new(py, &task.payload),))
+        .map_err(|err| {
+            let mut failure = classify(py, &err);
+            failure.kind = FailureKind::Error;
+            failure.message = format!("the task's parameters do not decode: {}", failure.message);
+            failure
+        })
 }
 
 pub fn make_context(py: Python<'_>, handler: &Handler, task: &ClaimedTask) -> PyResult<Py<TaskContext>> {

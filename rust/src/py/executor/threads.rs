@@ -54,19 +54,28 @@ pub struct ThreadPool {
 
 impl ThreadPool {
     pub fn new(executor: Weak<Executor>) -> Self {
-        Self { executor, slots: Mutex::default(), spawned: AtomicUsize::new(0) }
+        Self {
+            executor,
+            slots: Mutex::default(),
+            spawned: AtomicUsize::new(0),
+        }
     }
 
     pub fn spawn(&self, count: usize) -> PyResult<()> {
         for _ in 0..count {
             let slot = Arc::new(ThreadSlot::default());
-            self.slots.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&slot));
+            self.slots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Arc::clone(&slot));
             let n = self.spawned.fetch_add(1, Ordering::Relaxed);
             let executor = self.executor.clone();
             std::thread::Builder::new()
                 .name(format!("anclax-exec-{n}"))
                 .spawn(move || thread_main(&executor, &slot))
-                .map_err(|err| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start an executor thread: {err}")))?;
+                .map_err(|err| {
+                    pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start an executor thread: {err}"))
+                })?;
         }
         Ok(())
     }
@@ -102,6 +111,8 @@ fn thread_main(executor: &Weak<Executor>, slot: &Arc<ThreadSlot>) {
         #[allow(unsafe_code)]
         // SAFETY: plain getter of the current thread's identifier.
         let ident = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
+        // c_ulong is 32 bits on some platforms: widen explicitly.
+        #[allow(clippy::useless_conversion)]
         slot.ident.store(u64::from(ident), Ordering::Release);
         let mut woken = false;
         loop {
