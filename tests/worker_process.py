@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from anclax_fast import Client, Worker
 from anclax_fast._core import TaskContext
-from tests.support import SPEC, Params
+from tests.support import CRON_SPEC, SPEC, Params
 
 
 class Logged:
@@ -55,12 +55,13 @@ def main() -> None:
     parser.add_argument("--lease-ttl", type=float, default=2.0)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--shutdown-grace", type=float, default=5.0)
+    parser.add_argument("--spec", choices=["tasks", "cron"], default="tasks")
     args = parser.parse_args()
     client = Client(args.dsn)
     worker = Worker(
         client,
         Logged(args.log, args.sleep),
-        SPEC,
+        CRON_SPEC if args.spec == "cron" else SPEC,
         concurrency=args.concurrency,
         lease_ttl=args.lease_ttl,
         poll_interval=0.2,

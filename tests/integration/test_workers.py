@@ -4,6 +4,7 @@ stops, dropped connections and a restarted database."""
 from __future__ import annotations
 
 import collections
+import random
 import signal
 import subprocess
 import sys
@@ -210,3 +211,56 @@ def test_worker_survives_a_database_restart(tmp_path: Path) -> None:
             for task_id in ids:
                 assert client.wait(task_id, timeout=30).status == "completed"
             assert len(ids) == 10
+
+
+def test_cron_fires_once_per_second_across_three_processes_started_and_killed_at_random(
+    client: Client, module_dsn: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20261127)
+    alive: dict[int, tuple[subprocess.Popen[str], float]] = {}
+    intervals: list[tuple[float, float]] = []
+    end = time.time() + 20
+    log = tmp_path / "cron.log"
+
+    def start(slot: int) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), "--dsn", module_dsn, "--log", str(log), "--spec", "cron", "--lease-ttl", "2"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("ready")
+        alive[slot] = (proc, time.time())
+
+    def kill(slot: int) -> None:
+        proc, started = alive.pop(slot)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        intervals.append((started, time.time()))
+
+    try:
+        start(0)
+        while time.time() < end:
+            time.sleep(rng.uniform(0.3, 2.0))
+            slot = rng.randrange(3)
+            if slot in alive and len(alive) > 0 and rng.random() < 0.5:
+                kill(slot)
+            elif slot not in alive:
+                start(slot)
+    finally:
+        for slot in list(alive):
+            kill(slot)
+    with client.transaction() as tx:
+        rows = tx.fetch("SELECT fire_at FROM anclax.tasks WHERE name = 'Tick' ORDER BY fire_at")
+    fires = [row["fire_at"].timestamp() for row in rows]
+    assert len(fires) == len(set(fires)), "a fire time has two rows"
+
+    def covered(second: float) -> bool:
+        # A worker was up from before the previous fire (which creates this fire's row) until after it.
+        return any(s <= second - 1.5 and e >= second + 0.5 for s, e in intervals)
+
+    seconds = range(int(min(s for s, _ in intervals)) + 2, int(max(e for _, e in intervals)))
+    missing = [s for s in seconds if covered(s) and float(s) not in fires]
+    assert missing == [], f"no row for fire times {missing}"

@@ -34,6 +34,7 @@ impl AsyncTasks {
         std::thread::Builder::new()
             .name("anclax-async-feed".to_owned())
             .spawn(move || {
+                Python::attach(super::threads::name_python_thread);
                 while let Ok(batch) = receiver.recv() {
                     let Some(executor) = executor.upgrade() else { return };
                     Python::attach(|py| feed(py, &executor, &feeder_bridge, batch));

@@ -105,9 +105,23 @@ impl ThreadPool {
     }
 }
 
+/// Give the thread's Python view (`threading.current_thread()`) the OS thread's name, so logs
+/// and tracebacks say `anclax-exec-3` rather than `Dummy-3`.
+pub fn name_python_thread(py: Python<'_>) {
+    let Some(name) = std::thread::current().name().map(str::to_owned) else { return };
+    let named = py
+        .import("threading")
+        .and_then(|threading| threading.call_method0("current_thread"))
+        .and_then(|thread| thread.setattr("name", name));
+    if let Err(err) = named {
+        log::debug!("could not name a Python thread: {err}");
+    }
+}
+
 fn thread_main(executor: &Weak<Executor>, slot: &Arc<ThreadSlot>) {
     let Some(executor) = executor.upgrade() else { return };
     Python::attach(|py| {
+        name_python_thread(py);
         #[allow(unsafe_code)]
         // SAFETY: plain getter of the current thread's identifier.
         let ident = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
