@@ -15,6 +15,7 @@ statements! {
     INSERT_EVENT => "insert_event.sql",
     RELEASE => "release.sql",
     RESCUE => "rescue.sql",
+    RESCUE_ORPHANS => "rescue_orphans.sql",
     NEXT_DUE => "next_due.sql",
     REGISTER_WORKER => "register_worker.sql",
     HEARTBEAT => "heartbeat.sql",

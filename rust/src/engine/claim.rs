@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, jittered};
+use crate::db::dedicated::{DedicatedConnection, Session};
 use crate::db::query::JsonText;
 use crate::db::sql;
 use crate::engine::config::MAX_CLAIM_BATCH;
@@ -27,54 +28,14 @@ const REFILL_WAIT: Duration = Duration::from_millis(2);
 /// delayed tasks.
 const TIMER_RESOLUTION_MS: i64 = 1;
 
-/// Session settings of the claim connection. The claim must walk `tasks_claim_idx` in order and
-/// stop after `limit` rows; with statistics that say the table is empty (fresh, or right after a
-/// bulk insert) the planner prefers a bitmap scan of all due rows plus a sort, which turns every
-/// claim into a scan of the whole backlog. Discouraging those paths keeps the plan stable.
-const CLAIM_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off";
-
-/// The claim loop's own connection (not pooled: it carries the settings above), with its
-/// statements prepared once.
-struct ClaimConnection {
-    session: Option<ClaimSession>,
-}
-
-struct ClaimSession {
-    client: tokio_postgres::Client,
-    claim: tokio_postgres::Statement,
-    next_due: tokio_postgres::Statement,
-}
-
-impl ClaimConnection {
-    async fn get(&mut self, engine: &Engine) -> Result<&ClaimSession> {
-        if self.session.as_ref().is_some_and(|s| s.client.is_closed()) {
-            self.session = None;
-        }
-        if self.session.is_none() {
-            let (client, connection) = engine.pg_config.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    log::debug!("claim connection ended: {err}");
-                }
-            });
-            client.batch_execute(CLAIM_SESSION_SETTINGS).await?;
-            let claim = client.prepare(sql::CLAIM).await?;
-            let next_due = client.prepare(sql::NEXT_DUE).await?;
-            self.session = Some(ClaimSession {
-                client,
-                claim,
-                next_due,
-            });
-        }
-        self.session
-            .as_ref()
-            .ok_or_else(|| crate::error::Error::Unavailable("no claim connection".to_owned()))
-    }
-}
+/// The claim loop's statements, prepared on its own connection (see `db::dedicated`).
+const CLAIM_STATEMENTS: &[&str] = &[sql::CLAIM, sql::NEXT_DUE];
+const CLAIM: usize = 0;
+const NEXT_DUE: usize = 1;
 
 pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut wakes: mpsc::UnboundedReceiver<Wake>) {
     let mut stopping = engine.stopping();
-    let mut connection = ClaimConnection { session: None };
+    let mut connection = DedicatedConnection::new(engine.pg_config.clone(), CLAIM_STATEMENTS);
     let mut timers: TimerHeap<i64, DateTime<Utc>> = TimerHeap::new();
     let mut backoff = Backoff::default();
     let mut more = true;
@@ -123,7 +84,7 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
                 backoff.reset();
                 more = full;
                 if !full {
-                    match next_due(&engine, &mut connection).await {
+                    match next_due(&mut connection).await {
                         Ok(Some(at)) => {
                             timers.insert(at.timestamp_millis() / TIMER_RESOLUTION_MS, at);
                         }
@@ -134,6 +95,7 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
             }
             Err(err) => {
                 more = false;
+                connection.reset();
                 let delay = backoff.next_delay();
                 if err.is_transient() {
                     log::warn!("claim failed: {err}; retrying in {delay:?}");
@@ -176,14 +138,14 @@ async fn wait_for_refill(engine: &Engine) {
 
 /// Claim for each slot kind with idle capacity. True when some claim came back full (more work
 /// is probably waiting).
-async fn claim_round(engine: &Engine, connection: &mut ClaimConnection, dispatcher: &dyn Dispatch) -> Result<bool> {
+async fn claim_round(engine: &Engine, connection: &mut DedicatedConnection, dispatcher: &dyn Dispatch) -> Result<bool> {
     let mut full = false;
     for kind in [SlotKind::Sync, SlotKind::Async] {
         let want = engine.slots.idle(kind).min(MAX_CLAIM_BATCH);
         if want == 0 {
             continue;
         }
-        let tasks = claim(engine, connection.get(engine).await?, kind, want).await?;
+        let tasks = claim(engine, connection.session().await?, kind, want).await?;
         full |= tasks.len() == want;
         if tasks.is_empty() {
             continue;
@@ -206,7 +168,7 @@ async fn claim_round(engine: &Engine, connection: &mut ClaimConnection, dispatch
     Ok(full)
 }
 
-async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: usize) -> Result<Vec<ClaimedTask>> {
+async fn claim(engine: &Engine, session: &Session, kind: SlotKind, limit: usize) -> Result<Vec<ClaimedTask>> {
     let config = &engine.config;
     // Sync slots take every task name except the async ones; async slots only the async ones.
     let (names, excluded): (Option<&Vec<String>>, &[String]) = match kind {
@@ -216,7 +178,7 @@ async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: u
     let rows = session
         .client
         .query(
-            &session.claim,
+            &session.prepared[CLAIM],
             &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded],
         )
         .await?;
@@ -251,7 +213,7 @@ async fn claim(engine: &Engine, session: &ClaimSession, kind: SlotKind, limit: u
     Ok(tasks)
 }
 
-async fn next_due(engine: &Engine, connection: &mut ClaimConnection) -> Result<Option<DateTime<Utc>>> {
-    let session = connection.get(engine).await?;
-    Ok(session.client.query_one(&session.next_due, &[]).await?.get(0))
+async fn next_due(connection: &mut DedicatedConnection) -> Result<Option<DateTime<Utc>>> {
+    let session = connection.session().await?;
+    Ok(session.client.query_one(&session.prepared[NEXT_DUE], &[]).await?.get(0))
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
+use crate::db::dedicated::DedicatedConnection;
 use crate::db::sql;
 use crate::engine::stats::Stats;
 use crate::engine::task::Decision;
@@ -19,8 +20,14 @@ const MAX_BATCH: usize = sql::MAX_NOTIFIED_IDS;
 /// A batch that keeps failing (the database is down) is retried for this long during a stop.
 const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The batcher's statements, prepared on its own connection (see `db::dedicated`).
+const STATEMENTS: &[&str] = &[sql::COMPLETE, sql::FINALIZE];
+const COMPLETE: usize = 0;
+const FINALIZE: usize = 1;
+
 pub async fn completion_loop(engine: Arc<Engine>, mut completions: mpsc::UnboundedReceiver<Completion>) {
     let mut shutdown = engine.shutdown_signal();
+    let mut connection = DedicatedConnection::new(engine.pg_config.clone(), STATEMENTS);
     let mut batch: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     loop {
         if batch.is_empty() {
@@ -30,7 +37,7 @@ pub async fn completion_loop(engine: Arc<Engine>, mut completions: mpsc::Unbound
                     None => return,
                 },
                 _ = shutdown.changed() => {
-                    drain_and_flush(&engine, &mut completions).await;
+                    drain_and_flush(&engine, &mut connection, &mut completions).await;
                     return;
                 }
             }
@@ -41,34 +48,44 @@ pub async fn completion_loop(engine: Arc<Engine>, mut completions: mpsc::Unbound
                 Err(_) => break,
             }
         }
-        flush(&engine, &mut batch, None).await;
+        flush(&engine, &mut connection, &mut batch, None).await;
     }
 }
 
-async fn drain_and_flush(engine: &Engine, completions: &mut mpsc::UnboundedReceiver<Completion>) {
+async fn drain_and_flush(
+    engine: &Engine,
+    connection: &mut DedicatedConnection,
+    completions: &mut mpsc::UnboundedReceiver<Completion>,
+) {
     let deadline = tokio::time::Instant::now() + STOP_FLUSH_TIMEOUT;
     let mut batch = Vec::new();
     while let Ok(c) = completions.try_recv() {
         batch.push(c);
         if batch.len() == MAX_BATCH {
-            flush(engine, &mut batch, Some(deadline)).await;
+            flush(engine, connection, &mut batch, Some(deadline)).await;
         }
     }
-    flush(engine, &mut batch, Some(deadline)).await;
+    flush(engine, connection, &mut batch, Some(deadline)).await;
 }
 
 /// Write the batch, retrying transient failures (until `deadline`, if given). Retrying is safe:
 /// every statement is fenced by (id, attempt, status = running), so a batch that did commit
 /// before the connection broke matches nothing the second time.
-async fn flush(engine: &Engine, batch: &mut Vec<Completion>, deadline: Option<tokio::time::Instant>) {
+async fn flush(
+    engine: &Engine,
+    connection: &mut DedicatedConnection,
+    batch: &mut Vec<Completion>,
+    deadline: Option<tokio::time::Instant>,
+) {
     if batch.is_empty() {
         return;
     }
     let mut backoff = Backoff::default();
     loop {
-        match write(engine, batch).await {
+        match write(engine, connection, batch).await {
             Ok(()) => break,
             Err(err) => {
+                connection.reset();
                 let delay = backoff.next_delay();
                 let give_up = !err.is_transient() || deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d);
                 if give_up {
@@ -86,8 +103,9 @@ async fn flush(engine: &Engine, batch: &mut Vec<Completion>, deadline: Option<to
     batch.clear();
 }
 
-async fn write(engine: &Engine, batch: &[Completion]) -> Result<()> {
-    let conn = engine.pool.get().await?;
+async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[Completion]) -> Result<()> {
+    let session = connection.session().await?;
+    let conn = &session.client;
     let worker = engine.worker_id();
     let (mut ok_ids, mut ok_attempts) = (Vec::new(), Vec::new());
     let mut failed = FailedColumns::default();
@@ -101,8 +119,9 @@ async fn write(engine: &Engine, batch: &[Completion]) -> Result<()> {
         }
     }
     if !ok_ids.is_empty() {
-        let statement = conn.prepare_cached(sql::COMPLETE).await?;
-        let row = conn.query_one(&statement, &[&ok_ids, &ok_attempts, &worker]).await?;
+        let row = conn
+            .query_one(&session.prepared[COMPLETE], &[&ok_ids, &ok_attempts, &worker])
+            .await?;
         let applied: i64 = row.get(0);
         Stats::add(&engine.stats.completed, applied as u64);
         Stats::add(
@@ -111,10 +130,9 @@ async fn write(engine: &Engine, batch: &[Completion]) -> Result<()> {
         );
     }
     if !failed.ids.is_empty() {
-        let statement = conn.prepare_cached(sql::FINALIZE).await?;
         let rows = conn
             .query(
-                &statement,
+                &session.prepared[FINALIZE],
                 &[
                     &failed.ids,
                     &failed.attempts,

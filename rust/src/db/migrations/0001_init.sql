@@ -40,8 +40,11 @@ CREATE INDEX tasks_claim_idx ON anclax.tasks (priority DESC, run_at, id) WHERE s
 CREATE INDEX tasks_due_idx ON anclax.tasks (run_at) WHERE status = 'pending';
 CREATE UNIQUE INDEX tasks_unique_tag_idx ON anclax.tasks (unique_tag) WHERE unique_tag IS NOT NULL;
 CREATE UNIQUE INDEX tasks_fire_idx ON anclax.tasks (schedule_id, fire_at) WHERE schedule_id IS NOT NULL;
--- The rescuer's view: running tasks by lease owner.
-CREATE INDEX tasks_running_idx ON anclax.tasks (worker_id) WHERE status = 'running';
+-- The rescuer's view: running tasks by lease owner. `worker_id IS NOT NULL` is redundant for
+-- running rows, but it keeps the planner from using this index for completions (which filter on
+-- status = 'running' by id): the index churns with every claim and completion, so scanning it
+-- costs far more than its statistics suggest, while the completions' primary-key lookups stay cheap.
+CREATE INDEX tasks_running_idx ON anclax.tasks (worker_id) WHERE status = 'running' AND worker_id IS NOT NULL;
 -- Retention pruning of final tasks.
 CREATE INDEX tasks_finished_idx ON anclax.tasks (finished_at) WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX tasks_parent_idx ON anclax.tasks (parent_id) WHERE parent_id IS NOT NULL;

@@ -108,7 +108,9 @@ impl ThreadPool {
 /// Give the thread's Python view (`threading.current_thread()`) the OS thread's name, so logs
 /// and tracebacks say `anclax-exec-3` rather than `Dummy-3`.
 pub fn name_python_thread(py: Python<'_>) {
-    let Some(name) = std::thread::current().name().map(str::to_owned) else { return };
+    let Some(name) = std::thread::current().name().map(str::to_owned) else {
+        return;
+    };
     let named = py
         .import("threading")
         .and_then(|threading| threading.call_method0("current_thread"))
