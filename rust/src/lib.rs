@@ -1,10 +1,19 @@
 //! anclax-fast's Rust core.
 //!
-//! The pure modules (`cron`, `duration`, `retry`, `schedule`, ...) never touch Python; the PyO3
-//! binding layer lives under `py/` and is compiled only with the default `python` feature, so
+//! The pure modules (`cron`, `retry`, `schedule`, `db`, `engine`, ...) never touch Python; the PyO3 binding
+//! layer lives under `py/` and is compiled only with the default `python` feature, so
 //! `cargo test --no-default-features` exercises the core without an interpreter.
 
+pub mod backoff;
+pub mod client;
+pub mod cron;
+pub mod db;
+pub mod dsn;
+pub mod duration;
 pub mod error;
+pub mod retry;
+pub mod runtime;
+pub mod schedule;
 
 #[cfg(feature = "python")]
 mod py;

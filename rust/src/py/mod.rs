@@ -2,12 +2,29 @@
 
 use pyo3::prelude::*;
 
+mod blocking;
+mod client;
 mod context;
+mod convert;
+mod errors;
+mod tx;
 
 pub use context::TaskContext;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    pyo3_log::init();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ENQUEUE_SQL", crate::db::sql::ENQUEUE)?;
+    m.add("SCHEMA_VERSION", crate::db::migrate::LATEST_VERSION)?;
     m.add_class::<TaskContext>()?;
+    m.add_class::<tx::Tx>()?;
+    m.add_class::<client::ClientCore>()?;
+    m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;
     Ok(())
+}
+
+/// The DSN with its password replaced by `***` (for messages and logs).
+#[pyfunction]
+fn redact_dsn(dsn: &str) -> String {
+    crate::dsn::redact(dsn)
 }

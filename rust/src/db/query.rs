@@ -1,0 +1,82 @@
+//! Running user SQL (from `Tx`) with server-typed parameters, and JSON payload parameters.
+
+use bytes::{BufMut, BytesMut};
+use deadpool_postgres::Object;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use crate::db::value::{SqlOut, SqlValue};
+use crate::error::{Error, Result};
+
+/// Rows as column names plus values, ready to become Python dicts.
+#[derive(Debug, Default)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<SqlOut>>,
+}
+
+fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+fn check_arity(statement: &tokio_postgres::Statement, values: &[SqlValue]) -> Result<()> {
+    let expected = statement.params().len();
+    if expected == values.len() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "the statement has {expected} placeholder(s) ($1..${expected}) but {} argument(s) were given",
+            values.len()
+        )))
+    }
+}
+
+pub async fn execute(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<u64> {
+    let statement = conn.prepare_cached(sql).await?;
+    check_arity(&statement, values)?;
+    Ok(conn.execute(&statement, &params(values)).await?)
+}
+
+pub async fn query(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<QueryResult> {
+    let statement = conn.prepare_cached(sql).await?;
+    check_arity(&statement, values)?;
+    let rows = conn.query(&statement, &params(values)).await?;
+    let columns: Vec<String> = statement.columns().iter().map(|c| c.name().to_owned()).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = Vec::with_capacity(columns.len());
+        for (index, column) in columns.iter().enumerate() {
+            let value: SqlOut = row.try_get(index).map_err(|err| Error::Database {
+                message: format!("column {column:?}: {err}"),
+                sqlstate: None,
+            })?;
+            values.push(value);
+        }
+        out.push(values);
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+/// JSON text sent as-is to a json/jsonb parameter: no parse on our side, the server validates it.
+#[derive(Debug)]
+pub struct RawJson<'a>(pub &'a [u8]);
+
+impl ToSql for RawJson<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            // jsonb's binary input format: a version byte, then the text.
+            out.put_u8(1);
+        }
+        out.put_slice(self.0);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::JSONB)
+    }
+
+    to_sql_checked!();
+}

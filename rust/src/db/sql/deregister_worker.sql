@@ -1,0 +1,1 @@
+DELETE FROM anclax.workers WHERE id = $1

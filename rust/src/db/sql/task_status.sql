@@ -1,0 +1,1 @@
+SELECT status FROM anclax.tasks WHERE id = $1

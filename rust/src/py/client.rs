@@ -1,0 +1,224 @@
+//! `ClientCore`: the Rust half of `anclax_fast.Client` (pool, runtime, enqueue, inspection).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyDict, PyList};
+
+use crate::client::{ClientCore as Core, EnqueueOptions};
+use crate::db::transaction::Transaction;
+use crate::dsn;
+use crate::error::Error;
+use crate::py::blocking::block_on;
+use crate::py::tx::{Tx, row_to_dict, rows_to_dicts};
+use crate::runtime::RuntimeHandle;
+
+#[pyclass(frozen, module = "anclax_fast._core")]
+pub struct ClientCore {
+    core: Arc<Core>,
+    runtime: RuntimeHandle,
+    redacted_dsn: String,
+    pid: u32,
+}
+
+impl ClientCore {
+    /// A Client's runtime threads do not survive `fork()`: refuse to run in a child process.
+    fn check_process(&self) -> PyResult<()> {
+        if std::process::id() == self.pid {
+            Ok(())
+        } else {
+            Err(Error::Invalid(
+                "this Client was created in another process (before a fork); create Clients after forking".to_owned(),
+            )
+            .into())
+        }
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    pub fn redacted_dsn(&self) -> &str {
+        &self.redacted_dsn
+    }
+}
+
+fn micros_to_utc(micros: Option<i64>) -> PyResult<Option<DateTime<Utc>>> {
+    micros
+        .map(|us| {
+            DateTime::from_timestamp_micros(us).ok_or_else(|| Error::Invalid(format!("run_at {us}µs is out of range")))
+        })
+        .transpose()
+        .map_err(Into::into)
+}
+
+#[pymethods]
+impl ClientCore {
+    #[new]
+    #[pyo3(signature = (dsn, pool_size))]
+    fn new(dsn: &str, pool_size: usize) -> PyResult<Self> {
+        let config = dsn::parse(dsn, "anclax-fast client")?;
+        let runtime = RuntimeHandle::new("anclax-client", 1)?;
+        let core = {
+            let _guard = runtime.handle().enter();
+            Core::new(config, pool_size)?
+        };
+        Ok(Self {
+            core: Arc::new(core),
+            runtime,
+            redacted_dsn: dsn::redact(dsn),
+            pid: std::process::id(),
+        })
+    }
+
+    /// Apply missing migrations; returns the versions applied.
+    fn migrate(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move { core.migrate().await })
+    }
+
+    fn check_schema(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move { core.check_schema().await })
+    }
+
+    /// Insert one task; returns (id, inserted). Raises TaskAlreadyExists when the unique tag is
+    /// taken and `if_exists_raise`.
+    #[pyo3(signature = (name, payload, priority, run_at_us, max_attempts, retry_intervals_ms, timeout_ms, labels, unique_tag, parent_id, if_exists_raise))]
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue(
+        &self,
+        py: Python<'_>,
+        name: String,
+        payload: PyBackedBytes,
+        priority: i32,
+        run_at_us: Option<i64>,
+        max_attempts: i32,
+        retry_intervals_ms: Vec<i64>,
+        timeout_ms: i64,
+        labels: Vec<String>,
+        unique_tag: Option<String>,
+        parent_id: Option<i64>,
+        if_exists_raise: bool,
+    ) -> PyResult<(i64, bool)> {
+        self.check_process()?;
+        let options = EnqueueOptions {
+            priority,
+            run_at: micros_to_utc(run_at_us)?,
+            max_attempts,
+            retry_intervals_ms,
+            timeout_ms,
+            labels,
+            unique_tag,
+            parent_id,
+        };
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move {
+            let conn = core.pool.get().await?;
+            let (id, inserted) = crate::client::enqueue(&conn, &name, &payload, &options).await?;
+            if !inserted && if_exists_raise {
+                return Err(Error::AlreadyExists {
+                    tag: options.unique_tag.unwrap_or_default(),
+                    id,
+                });
+            }
+            Ok((id, inserted))
+        })
+    }
+
+    /// Insert many tasks of one name with shared options in one round trip; ids in input order.
+    #[pyo3(signature = (name, payloads, priority, run_at_us, max_attempts, retry_intervals_ms, timeout_ms, labels, parent_id))]
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_many(
+        &self,
+        py: Python<'_>,
+        name: String,
+        payloads: Vec<PyBackedBytes>,
+        priority: i32,
+        run_at_us: Option<i64>,
+        max_attempts: i32,
+        retry_intervals_ms: Vec<i64>,
+        timeout_ms: i64,
+        labels: Vec<String>,
+        parent_id: Option<i64>,
+    ) -> PyResult<Vec<i64>> {
+        self.check_process()?;
+        let options = EnqueueOptions {
+            priority,
+            run_at: micros_to_utc(run_at_us)?,
+            max_attempts,
+            retry_intervals_ms,
+            timeout_ms,
+            labels,
+            unique_tag: None,
+            parent_id,
+        };
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move {
+            let conn = core.pool.get().await?;
+            let slices: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
+            crate::client::enqueue_many(&conn, &name, &slices, &options).await
+        })
+    }
+
+    /// The task row as a dict (raises TaskNotFound).
+    fn task<'py>(&self, py: Python<'py>, task_id: i64) -> PyResult<Bound<'py, PyDict>> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        let mut result = block_on(py, &self.runtime, async move { core.task(task_id).await })?;
+        let row = result.rows.swap_remove(0);
+        row_to_dict(py, &result.columns, row)
+    }
+
+    fn events<'py>(&self, py: Python<'py>, task_id: i64) -> PyResult<Bound<'py, PyList>> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        let result = block_on(py, &self.runtime, async move { core.events(task_id).await })?;
+        rows_to_dicts(py, result)
+    }
+
+    /// 'cancelled', 'requested' or 'final' (raises TaskNotFound).
+    fn cancel(&self, py: Python<'_>, task_id: i64) -> PyResult<String> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move { core.cancel(task_id).await })
+    }
+
+    /// Block until the task is final; returns its status (raises WaitTimeout, TaskNotFound).
+    #[pyo3(signature = (task_id, timeout=None))]
+    fn wait(&self, py: Python<'_>, task_id: i64, timeout: Option<f64>) -> PyResult<String> {
+        self.check_process()?;
+        let timeout = timeout
+            .map(|t| {
+                Duration::try_from_secs_f64(t.max(0.0)).map_err(|_| Error::Invalid(format!("invalid timeout {t}")))
+            })
+            .transpose()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move { core.wait(task_id, timeout).await })
+    }
+
+    /// Start a transaction on a pooled connection.
+    fn begin(&self, py: Python<'_>) -> PyResult<Tx> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        let tx = block_on(py, &self.runtime, async move { Transaction::begin(&core.pool).await })?;
+        Ok(Tx::new(
+            Arc::new(tokio::sync::Mutex::new(Some(tx))),
+            self.runtime.clone(),
+            true,
+        ))
+    }
+
+    fn close(&self) {
+        self.core.close();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ClientCore(dsn={:?})", self.redacted_dsn)
+    }
+}
