@@ -130,6 +130,7 @@ def _check_cron_parameters(
                         f"cronjob.parameters; its schedule starts when the application calls "
                         f"run_{task.snake}(...)",
                         cron_path,
+                        at_key=True,
                     )
                 )
             continue

@@ -111,6 +111,7 @@ def check_package(out: Path, files: Sequence[GeneratedFile], *, label: str) -> D
     existing = _existing(out)
     drift = Drift()
     chunks: list[str] = []
+    prefix = f"{label.strip('/')}/" if label.strip("/") else ""
     for generated in files:
         path = existing.get(generated.path)
         if path is None or not path.is_file():
@@ -123,14 +124,14 @@ def check_package(out: Path, files: Sequence[GeneratedFile], *, label: str) -> D
                 continue
             drift.changed.append(generated.path)
             old = current.splitlines(keepends=True)
-            from_name = f"a/{label}/{generated.path}"
+            from_name = f"a/{prefix}{generated.path}"
         new = generated.content.splitlines(keepends=True)
-        chunks.extend(difflib.unified_diff(old, new, from_name, f"b/{label}/{generated.path}"))
+        chunks.extend(difflib.unified_diff(old, new, from_name, f"b/{prefix}{generated.path}"))
     for name in sorted(set(existing) - {f.path for f in files}):
         drift.extra.append(name)
         path = existing[name]
         old = path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True) if path.is_file() else []
-        chunks.extend(difflib.unified_diff(old, [], f"a/{label}/{name}", "/dev/null"))
+        chunks.extend(difflib.unified_diff(old, [], f"a/{prefix}{name}", "/dev/null"))
     return Drift(drift.changed, drift.missing, drift.extra, "".join(_terminated(chunk) for chunk in chunks))
 
 
