@@ -93,14 +93,11 @@ def _options(args: argparse.Namespace) -> _Options:
     spec_flag = cast("str | None", args.spec)
     out_flag = cast("str | None", args.out)
     if spec_flag is not None:
-        spec, origin = Path(spec_flag), "--spec"
+        spec, origin = Path(spec_flag), "given by --spec"
     elif project.spec is not None:
-        spec, origin = project.spec, f"'spec' in {project.file}"
+        spec, origin = project.spec, f"named by 'spec' in {project.file}"
     else:
-        where = (
-            f"neither --spec nor {PROJECT_FILE} name one" if project.file is None else f"{project.file} sets no 'spec'"
-        )
-        spec, origin = DEFAULT_SPEC, f"the default, as {where}"
+        spec, origin = DEFAULT_SPEC, f"the default; pass --spec PATH or set 'spec: PATH' in {PROJECT_FILE}"
     out = Path(out_flag) if out_flag is not None else project.out or DEFAULT_OUT
     return _Options(spec, origin, out, bool(cast("bool", args.check)))
 

@@ -9,8 +9,10 @@ as a worker will validate every fire.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -96,10 +98,25 @@ def _sorted(problems: list[SpecProblem]) -> list[SpecProblem]:
 
 def build_models(ir: SpecIR) -> dict[str, type[BaseModel]]:
     """Execute the ``models.py`` that ``generate`` would write and return, per task name, its
-    parameter model class."""
-    module = ModuleType("anclax_fast.spec_models", f"Parameter models of {ir.source}")
-    exec(compile(render_models_module(ir), f"<models of {ir.source}>", "exec"), module.__dict__)
+    parameter model class.
+
+    The code runs as a module of its own, registered in ``sys.modules`` as an imported module would
+    be (pydantic looks names up through the module of a class), and compiled without this
+    module's ``from __future__ import annotations``, which would turn its annotations into strings.
+    """
+    name = f"anclax_fast._spec_models_{next(_module_numbers)}"
+    module = ModuleType(name, f"Parameter models of {ir.source}")
+    sys.modules[name] = module
+    code = compile(render_models_module(ir), f"<models of {ir.source}>", "exec", dont_inherit=True)
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return {task.name: cast("type[BaseModel]", module.__dict__[task.params_class]) for task in ir.tasks}
+
+
+_module_numbers = itertools.count(1)
 
 
 def _task_path(doc: SourceDoc, name: str) -> Path:

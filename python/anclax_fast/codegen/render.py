@@ -167,7 +167,7 @@ def _field_constraints(t: ParamType) -> tuple[tuple[str, int | float | str], ...
 
 def _field_lines(f: FieldIR, usage: _Usage, *, stub: bool) -> list[str]:
     annotation = _annotation(f.type, usage, stub=stub, top=True)
-    if not f.required and not f.has_default and not isinstance(f.type, Nullable):
+    if not f.required and not f.has_default and not isinstance(f.type, Nullable) and f.type != Scalar("any"):
         annotation = _union(annotation, Text("None"))
     default = _literal(f.default) if f.has_default else "None"
     value: Doc | None = None if f.required else Text(default)
