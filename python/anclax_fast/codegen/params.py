@@ -271,9 +271,8 @@ class ParamsBuilder:
                 "parameters is not supported (put the mapping in a property)",
                 (*path, "additionalProperties"),
             )
-        if "required" in schema:
-            self._check_required(schema, path, {})
-            return None
+        if not self._check_required(schema, path, {})[1]:
+            raise _Invalid
         if extra is False:
             self._add_model(ModelIR(params_class, docstring, (), extra="forbid"))
         else:
@@ -435,12 +434,16 @@ class ParamsBuilder:
             value_kind = _value_kind(value)
             if value_kind not in {"string", "integer", "boolean"}:
                 ok = self._reject(
-                    f"enum values must be strings, integers or booleans, not {json_type_name(value)}", item_path
+                    f"{where(self.doc.data, item_path)}: enum values must be strings, integers or booleans, "
+                    f"not {json_type_name(value)}",
+                    item_path,
                 )
             elif kind not in {"any", value_kind}:
-                ok = self._reject(f"enum value {value!r} is not of the schema's type ({kind})", item_path)
+                ok = self._reject(
+                    f"{where(self.doc.data, item_path)}: {value!r} is not of the schema's type ({kind})", item_path
+                )
             elif any(type(value) is type(seen) and value == seen for seen in values):
-                ok = self._reject(f"duplicate enum value {value!r}", item_path)
+                ok = self._reject(f"{where(self.doc.data, item_path)}: duplicate enum value {value!r}", item_path)
             else:
                 values.append(cast("str | int | bool", value))
         if not ok:
@@ -586,9 +589,8 @@ class ParamsBuilder:
             return None if model is None else ModelRef(model.name)
         extra = schema.get("additionalProperties", True)
         extra_path = (*path, "additionalProperties")
-        if "required" in schema:
-            self._check_required(schema, path, {})
-            return None
+        if not self._check_required(schema, path, {})[1]:
+            raise _Invalid
         if extra is True:
             return DictOf(Scalar("any"))
         if extra is False:
@@ -617,12 +619,9 @@ class ParamsBuilder:
                 "is not supported next to 'properties' (use true, false, or a property holding a mapping)",
                 (*path, "additionalProperties"),
             )
-        required = self._check_required(schema, path, properties)
-        if required is None:
-            return None
+        required, ok = self._check_required(schema, path, properties)
         fields: list[FieldIR] = []
         by_attribute: dict[str, str] = {}
-        ok = True
         for wire, prop in properties.items():
             prop_path = (*path, "properties", wire)
             attribute = attribute_name(wire)
@@ -659,11 +658,13 @@ class ParamsBuilder:
 
     def _check_required(
         self, schema: dict[str, object], path: Path, properties: Mapping[str, object]
-    ) -> set[str] | None:
+    ) -> tuple[set[str], bool]:
+        """The names in ``required``, and whether the list is valid (its problems are recorded;
+        the caller goes on checking the properties)."""
         required = schema.get("required", [])
         key_path = (*path, "required")
         if not is_list(required) or not all(isinstance(r, str) for r in required):
-            raise self._invalid(f"{where(self.doc.data, key_path)} must be a list of property names", key_path)
+            return set(), self._reject(f"{where(self.doc.data, key_path)} must be a list of property names", key_path)
         names: set[str] = set()
         ok = True
         for index, name in enumerate(cast("list[str]", required)):
@@ -675,7 +676,7 @@ class ParamsBuilder:
                     (*key_path, index),
                 )
             names.add(name)
-        return names if ok else None
+        return names, ok
 
     def _default(
         self, schema: dict[str, object], path: Path, field_type: ParamType, required: bool

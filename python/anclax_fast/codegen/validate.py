@@ -168,13 +168,14 @@ def _task(
     doc: SourceDoc, broken: set[Path], task: _Named, params: TaskParams | None, problems: list[SpecProblem]
 ) -> TaskIR | None:
     entry, path = task.entry, task.path
-    before = len(problems)
     retry = _retry(doc, broken, entry, path, problems)
     cron = _cron(doc, broken, entry, path, problems)
     timeout = _timeout(doc, broken, entry, path, problems)
     events = _strings(doc, broken, entry, (*path, "events"), what="event", problems=problems)
     labels = _labels(doc, broken, entry, path, problems)
-    if len(problems) > before or params is None:
+    # A task with problems still gets its IR (discarded in the end) when its parameters are
+    # usable, so that its cron parameters are checked too and every problem shows at once.
+    if params is None:
         return None
     description = entry.get("description")
     priority = entry.get("priority")
