@@ -21,6 +21,7 @@ from typing import Annotated, Any, cast
 
 import pydantic
 from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 
 from anclax_fast.codegen.ir import (
     Constrained,
@@ -703,8 +704,8 @@ class ParamsBuilder:
             )
         if value is None:
             return False, None
-        validator = Draft202012Validator(schema)
-        errors = sorted(validator.iter_errors(cast("Any", value)), key=lambda e: e.message)  # pyright: ignore[reportUnknownMemberType] - an overload of the stubs is untyped
+        validator = cast("Validator", Draft202012Validator(schema))  # the protocol is typed, the class is not
+        errors = sorted(validator.iter_errors(cast("Any", value)), key=lambda e: e.message)
         if errors:
             raise self._invalid(f"{where(self.doc.data, key_path)} is invalid: {errors[0].message}", key_path)
         return True, cast("str | int | float | bool", value)
