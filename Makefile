@@ -56,8 +56,17 @@ lint-rust:
 stubtest:
 	$(PY) -m mypy.stubtest anclax_fast._core --allowlist .mypy-stubtest-allowlist
 
+.PHONY: generate ## regenerate the golden record (codegen/golden) from the sample specs
+generate:
+	$(PY) codegen/regen.py
+
+.PHONY: verify-generated ## fail if codegen/golden is stale; stubtest the generated packages
+verify-generated:
+	$(PY) codegen/regen.py --check
+	$(PY) -m mypy.stubtest codegen.golden.tutorial codegen.golden.edge_cases codegen.golden.demo
+
 .PHONY: lint ## every linter and the stub check
-lint: lint-python lint-rust stubtest
+lint: lint-python lint-rust stubtest verify-generated
 
 .PHONY: wheel ## build the abi3 manylinux wheel into dist/
 wheel: install

@@ -1,6 +1,6 @@
 """anclax-fast: a typed, Postgres-backed background-task queue with a Rust core."""
 
-from anclax_fast._core import TaskContext, __version__
+from anclax_fast._core import TaskContext, Tx, __version__
 from anclax_fast._types import Duration, EnqueueOptions, ExternalTx, IfExists, WorkerOptions
 from anclax_fast.client import Client
 from anclax_fast.errors import (
@@ -48,6 +48,7 @@ __all__ = [
     "TaskDef",
     "TaskNotFound",
     "TaskTimeout",
+    "Tx",
     "WaitTimeout",
     "Worker",
     "WorkerOptions",

@@ -1,0 +1,1 @@
+"""The generator's golden record: sample specs, their generated packages, typing fixtures."""

@@ -1,0 +1,111 @@
+"""Python source for literal values and docstrings, spelled the way ``ruff format`` spells them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import cast
+
+from anclax_fast.codegen.layout import Concat, Doc, Group, Text
+
+__all__ = ["docstring", "json_doc", "number", "string"]
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if char.isprintable() or char == " ":
+        return char
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def string(value: str) -> str:
+    """A string literal: double quotes unless the text holds more double than single quotes
+    (ruff's preference), unprintable characters escaped, everything else kept as is."""
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    body = "".join(f"\\{char}" if char == quote else _escape(char) for char in value)
+    return f"{quote}{body}{quote}"
+
+
+def number(value: float) -> str:
+    """An int or float literal; floats in ``repr`` form with ruff's exponent spelling (``1e20``)."""
+    if isinstance(value, int):
+        return str(value)
+    text = repr(value)
+    if text in {"inf", "-inf", "nan"}:
+        raise ValueError(f"no literal for non-finite float {value!r}")
+    return text.replace("e+", "e")
+
+
+def json_doc(value: object) -> Doc:
+    """A JSON-compatible value (str, int, float, bool, None, list, dict with str keys) as a
+    Python literal; lists become tuples when ``as_tuple`` is wanted by the caller."""
+    if value is None or isinstance(value, bool):
+        return Text(repr(value))
+    if isinstance(value, str):
+        return Text(string(value))
+    if isinstance(value, (int, float)):
+        return Text(number(value))
+    if isinstance(value, Mapping):
+        items = [
+            Concat((Text(f"{string(key)}: "), json_doc(item)))
+            for key, item in _json_items(cast("Mapping[object, object]", value))
+        ]
+        return Group("{", tuple(items), "}")
+    if isinstance(value, (list, tuple)):
+        return Group("[", tuple(json_doc(item) for item in cast("Sequence[object]", value)), "]")
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+def _json_items(mapping: Mapping[object, object]) -> list[tuple[str, object]]:
+    items: list[tuple[str, object]] = []
+    for key, item in mapping.items():
+        if not isinstance(key, str):
+            raise TypeError(f"mapping keys must be strings, not {key!r}")
+        items.append((key, item))
+    return items
+
+
+def docstring(text: str, indent: str) -> str:
+    """A docstring at ``indent`` for ``text`` (stripped, tabs expanded, lines right-trimmed).
+
+    One line stays on one line; several get the closing quotes on a line of their own. Text that
+    would end the literal early or confuse ruff's docstring formatting is escaped.
+    """
+    lines = [line.rstrip() for line in text.expandtabs(4).strip().split("\n")]
+    body_lines = ["".join(_docstring_char(char) for char in line) for line in lines]
+    body_lines = _dedent(body_lines)
+    first = body_lines[0].lstrip()
+    if first.startswith('"'):
+        first = "\\" + first
+    body_lines[0] = first
+    if len(body_lines) == 1:
+        if first.endswith('"') and not first.endswith('\\"'):
+            first = first[:-1] + '\\"'
+        return f'{indent}"""{first}"""'
+    rest = [f"{indent}{line}" if line else "" for line in body_lines[1:]]
+    return "\n".join([f'{indent}"""{first}', *rest, f'{indent}"""'])
+
+
+def _docstring_char(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if char == '"':
+        return '"'
+    return _escape(char)
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    """Remove the indentation common to all lines but the first (ruff re-indents them anyway)."""
+    indents = [len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.strip()]
+    common = min(indents, default=0)
+    result = [lines[0]]
+    result.extend(line[common:] if line.strip() else "" for line in lines[1:])
+    # Triple quotes inside the text would end the literal.
+    return [line.replace('"""', '\\"\\"\\"') for line in result]
