@@ -71,8 +71,7 @@ def test_delay_sets_run_at(client: Client) -> None:
         ({"run_at": datetime(2030, 1, 1)}, "timezone-aware"),
         ({"labels": "gpu"}, "sequence of strings"),
         ({"labels": [""]}, "non-empty"),
-        ({"retry_policy": RetryPolicy("1m,", 3)}, "retry_policy.interval"),
-        ({"retry_policy": RetryPolicy("1m", 0)}, "max_attempts"),
+        ({"retry_policy": "1m"}, "RetryPolicy"),
         ({"unique_tag": ""}, "unique_tag"),
         ({"unique_tag": "a\x00b"}, "NUL"),
         ({"parent_id": 0}, "parent_id"),
@@ -85,6 +84,13 @@ def test_bad_options_raise_before_anything_is_written(client: Client, options: d
     with pytest.raises(ConfigurationError, match=message):
         Runner(client).run("Echo", Params(), **options)
     assert count(client) == before
+
+
+def test_bad_retry_policies_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match="empty item"):
+        RetryPolicy("1m,", 3)
+    with pytest.raises(ConfigurationError, match="max_attempts"):
+        RetryPolicy("1m", 0)
 
 
 def test_wrong_parameter_type_raises(client: Client) -> None:

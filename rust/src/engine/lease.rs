@@ -105,6 +105,9 @@ async fn heartbeat(engine: &Engine) -> Result<bool> {
     Ok(alive)
 }
 
+/// The safety-net pass (orphans, deadlines) runs once per this many rescue passes.
+const ORPHAN_PASS_EVERY: u32 = 10;
+
 /// Every worker runs the rescuer; concurrent runs are harmless (row locks serialize them and
 /// the second finds nothing left to rescue).
 pub async fn rescue_loop(engine: Arc<Engine>) {
@@ -113,28 +116,37 @@ pub async fn rescue_loop(engine: Arc<Engine>) {
     // worker should have finalized them within timeout_grace.
     let slack_ms =
         i64::try_from((engine.config.timeout_grace + engine.config.lease_ttl).as_millis()).unwrap_or(i64::MAX);
+    let mut pass = 0u32;
     loop {
         tokio::select! {
             () = tokio::time::sleep(jittered(engine.config.rescue_interval())) => {}
             _ = shutdown.changed() => return,
         }
-        match rescue(&engine, slack_ms).await {
+        pass = pass.wrapping_add(1);
+        let orphans = pass % ORPHAN_PASS_EVERY == 0;
+        match rescue(&engine, orphans.then_some(slack_ms)).await {
             Ok((0, _)) => {}
             Ok((rescued, dead)) => {
                 log::warn!("rescued {rescued} task(s) from {dead} worker(s) whose lease expired");
                 Stats::add(&engine.stats.rescued, rescued);
                 engine.wake(Wake::Now);
             }
-            Err(err) => log::debug!("rescue pass failed: {err}"),
+            Err(err) => log::warn!("rescue pass failed: {err}"),
         }
     }
 }
 
-pub async fn rescue(engine: &Engine, slack_ms: i64) -> Result<(u64, u64)> {
+/// Rescue the tasks of dead workers and, with `orphan_slack_ms`, also orphans and tasks that
+/// far outlived their deadline. Returns (tasks rescued, dead workers removed).
+pub async fn rescue(engine: &Engine, orphan_slack_ms: Option<i64>) -> Result<(u64, u64)> {
     let conn = engine.pool.get().await?;
     let statement = conn.prepare_cached(sql::RESCUE).await?;
-    let row = conn.query_one(&statement, &[&slack_ms]).await?;
-    let rescued: i64 = row.get(0);
+    let row = conn.query_one(&statement, &[]).await?;
+    let mut rescued: i64 = row.get(0);
     let dead: i64 = row.get(1);
+    if let Some(slack_ms) = orphan_slack_ms {
+        let statement = conn.prepare_cached(sql::RESCUE_ORPHANS).await?;
+        rescued += conn.query_one(&statement, &[&slack_ms]).await?.get::<_, i64>(0);
+    }
     Ok((rescued as u64, dead as u64))
 }
