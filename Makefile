@@ -63,7 +63,7 @@ generate:
 .PHONY: verify-generated ## fail if codegen/golden is stale; stubtest the generated packages
 verify-generated:
 	$(PY) codegen/regen.py --check
-	$(PY) -m mypy.stubtest codegen.golden.tutorial codegen.golden.edge_cases codegen.golden.demo
+	$(PY) -m mypy.stubtest codegen.golden.tutorial codegen.golden.edge_cases anclax_fast.demo.taskgen
 
 .PHONY: lint ## every linter and the stub check
 lint: lint-python lint-rust stubtest verify-generated
