@@ -144,32 +144,42 @@ def _takes_no_arguments(target: Callable[..., object]) -> bool:
     )
 
 
+def _unreachable(err: Exception) -> str:
+    return (
+        f"cannot reach the database: {err}. Is PostgreSQL running, and are --dsn / ANCLAX_DSN "
+        "(host, port, user, password, database) right?"
+    )
+
+
+# Most specific first: (error class, exit code, message).
+_EXPLANATIONS: tuple[tuple[type[Exception], int, Callable[[Exception], str]], ...] = (
+    (ExecutorIncomplete, EXIT_APP, str),
+    (ConfigurationError, EXIT_USAGE, str),
+    (SchemaNotMigrated, EXIT_DATABASE, str),
+    (DatabaseUnavailable, EXIT_DATABASE, _unreachable),
+    (DatabaseError, EXIT_DATABASE, lambda err: f"database error: {err}"),
+)
+
+
+def _explain(err: Exception) -> tuple[str, int]:
+    """The message and exit code for an error the user must act on."""
+    if isinstance(err, CommandError):
+        return str(err), err.code
+    for kind, code, message in _EXPLANATIONS:
+        if isinstance(err, kind):
+            return message(err), code
+    raise err
+
+
 def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn the library's errors into one clear line and an exit code."""
 
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except CommandError as err:
-            error(str(err))
-            return err.code
-        except ExecutorIncomplete as err:
-            error(str(err))
-            return EXIT_APP
-        except ConfigurationError as err:
-            error(str(err))
-            return EXIT_USAGE
-        except SchemaNotMigrated as err:
-            error(f"{err}")
-            return EXIT_DATABASE
-        except DatabaseUnavailable as err:
-            error(
-                f"cannot reach the database: {err}. Is PostgreSQL running, and are --dsn / ANCLAX_DSN "
-                "(host, port, user, password, database) right?"
-            )
-            return EXIT_DATABASE
-        except DatabaseError as err:
-            error(f"database error: {err}")
-            return EXIT_DATABASE
+        except (CommandError, ConfigurationError, DatabaseError) as err:
+            message, code = _explain(err)
+            error(message)
+            return code
 
     return wrapper
