@@ -8,10 +8,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn parse(c: &mut Criterion) {
     c.bench_function("duration/parse/1h30m", |b| {
-        b.iter(|| parse_duration(black_box("1h30m")))
+        b.iter(|| parse_duration(black_box("1h30m")));
     });
     c.bench_function("duration/parse/1d2h3m4s5ms", |b| {
-        b.iter(|| parse_duration(black_box("1d2h3m4s5ms")))
+        b.iter(|| parse_duration(black_box("1d2h3m4s5ms")));
     });
     c.bench_function("retry/parse/30m", |b| b.iter(|| RetryInterval::parse(black_box("30m"))));
     c.bench_function("retry/parse/1m, 2m, 4m, 8m, 16m", |b| {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from anclax_fast.errors import IntervalError
+from anclax_fast.errors import ConfigurationError, IntervalError
 from anclax_fast.retry import delay_for_retry, parse_interval
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,6 +46,7 @@ def test_kth_retry_waits_the_kth_value_then_the_last_repeats() -> None:
     intervals = parse_interval("1m,2m,4m,8m")
     assert [delay_for_retry(intervals, k) for k in range(1, 8)] == minutes(1, 2, 4, 8, 8, 8, 8)
     assert delay_for_retry(intervals, 10**30) == timedelta(minutes=8)
+    assert delay_for_retry(intervals, 10**100) == timedelta(minutes=8)
     assert delay_for_retry(parse_interval("30m"), 1) == timedelta(minutes=30)
 
 
@@ -54,14 +55,14 @@ def test_any_sequence_of_timedeltas_works() -> None:
     assert delay_for_retry(intervals, 2) is intervals[1]
 
 
-@pytest.mark.parametrize("retry_number", [0, -1, -(10**30)])
+@pytest.mark.parametrize("retry_number", [0, -1, -(10**30), -(10**100)])
 def test_retry_numbers_start_at_one(retry_number: int) -> None:
-    with pytest.raises(ValueError, match=f"retry_number must be 1 or more, got {retry_number}"):
+    with pytest.raises(ConfigurationError, match=f"retry_number must be 1 or more, got {retry_number}"):
         delay_for_retry(minutes(1), retry_number)
 
 
 def test_bad_intervals() -> None:
-    with pytest.raises(ValueError, match="intervals must not be empty"):
+    with pytest.raises(ConfigurationError, match="intervals must not be empty"):
         delay_for_retry([], 1)
     with pytest.raises(TypeError, match="not str; parse the text with parse_interval"):
         delay_for_retry("1m,2m", 1)  # type: ignore[arg-type]
