@@ -81,6 +81,10 @@ wheel-smoke: wheel
 bench: build-release
 	$(PY) -m benches
 
+.PHONY: bench-rust ## criterion micro-benches of the pure core (cron, retry, timer heap)
+bench-rust:
+	cargo bench --locked --no-default-features -p anclax-fast --bench cron --bench retry --bench timer_heap
+
 .PHONY: clean ## remove build outputs (keeps .venv)
 clean:
 	rm -rf target dist
