@@ -8,10 +8,11 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
-from anclax_fast.cron import CronIterator, CronSchedule
-from anclax_fast.errors import AnclaxError, CronError, SpecError
 from hypothesis import given
 from hypothesis import strategies as st
+
+from anclax_fast.cron import CronIterator, CronSchedule
+from anclax_fast.errors import AnclaxError, CronError, SpecError
 
 UTC = timezone.utc
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from anclax_fast.errors import AnclaxError, IntervalError, SpecError
-from anclax_fast.retry import parse_duration
 from hypothesis import given
 from hypothesis import strategies as st
+
+from anclax_fast.errors import AnclaxError, IntervalError, SpecError
+from anclax_fast.retry import parse_duration
 
 MAX = timedelta(days=999_999_999)
 UNITS = "(expected ms, s, m, h or d)"

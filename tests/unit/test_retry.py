@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from anclax_fast.errors import ConfigurationError, IntervalError
-from anclax_fast.retry import delay_for_retry, parse_interval
 from hypothesis import given
 from hypothesis import strategies as st
+
+from anclax_fast.errors import ConfigurationError, IntervalError
+from anclax_fast.retry import delay_for_retry, parse_interval
 
 
 def minutes(*values: int) -> list[timedelta]:

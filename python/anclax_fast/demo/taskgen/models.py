@@ -6,9 +6,8 @@ import datetime
 import uuid
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import AwareDatetime, Field
-
 from anclax_fast.spec import ParamsModel
+from pydantic import AwareDatetime, Field
 
 _Int32: TypeAlias = Annotated[int, Field(ge=-2147483648, le=2147483647)]
 _Int64: TypeAlias = Annotated[

@@ -11,9 +11,8 @@ from anclax_fast import Worker
 from .spec import SPEC
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from anclax_fast import Client, WorkerOptions
+    from typing_extensions import Unpack
 
     from .executor import Executor
 
