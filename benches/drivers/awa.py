@@ -150,12 +150,15 @@ async def _work(dsn: str, ctl: WorkerControl) -> None:
 class _AwaMonitor(Monitor):
     """Counts awa's queue-storage tables directly, through awa's own pool.
 
-    The documented read surfaces (the ``awa.jobs`` view, ``AsyncClient.queue_stats``) take tens of
-    seconds for 10k jobs here (68 s for ``SELECT state, count(*) FROM awa.jobs`` on an idle database),
-    far too slow to detect the end of a drain. So: enqueued = ``awa.ready_entries`` rows (append-only
-    ready log); completed = the ``completed_count`` of ``awa.receipt_completion_batches`` (the compact
-    receipt path no-op jobs take) plus completed ``awa.done_entries`` rows. With stripes, queue "bench"
-    lives in physical queues "bench#0", "bench#1".
+    The documented read surfaces do not fit: the ``awa.jobs`` view and ``AsyncClient.queue_stats``
+    take tens of seconds for 10k jobs here (68 s for ``SELECT state, count(*) FROM awa.jobs`` on an
+    idle database), and once awa's maintenance prunes finished segments (within seconds) their jobs
+    leave ``awa.jobs`` altogether. So, as awa's own exact terminal counts do (docs/adr/026), completed =
+    compact receipts (``receipt_completion_batches.completed_count``) + completed ``done_entries`` +
+    the counts already folded into ``queue_terminal_rollups`` by pruning. Enqueued-but-not-finished is
+    only known before anything is pruned (``ready_entries`` minus completions); after pruning the
+    exactly-once check rests on completed == N plus the workers' own counts. With stripes, queue
+    "bench" lives in physical queues "bench#0", "bench#1".
     """
 
     def __init__(self, dsn: str) -> None:
@@ -172,23 +175,29 @@ class _AwaMonitor(Monitor):
 
         return self._loop.run_until_complete(fetch())
 
-    def _counts(self) -> tuple[int, int]:
+    def _counts(self) -> dict[str, int]:
         row = self._fetch_one(f"""
             SELECT
-                (SELECT count(*) FROM awa.ready_entries WHERE {_OUR_QUEUES})::bigint AS enqueued,
+                (SELECT count(*) FROM awa.ready_entries WHERE {_OUR_QUEUES})::bigint AS ready,
                 (SELECT coalesce(sum(completed_count), 0)
-                 FROM awa.receipt_completion_batches WHERE {_OUR_QUEUES})::bigint
-                + (SELECT count(*) FROM awa.done_entries WHERE {_OUR_QUEUES} AND state = 'completed')::bigint
-                AS completed
+                 FROM awa.receipt_completion_batches WHERE {_OUR_QUEUES})::bigint AS receipts,
+                (SELECT count(*) FROM awa.done_entries WHERE {_OUR_QUEUES} AND state = 'completed')::bigint AS done,
+                (SELECT coalesce(sum(pruned_completed_count), 0)
+                 FROM awa.queue_terminal_rollups WHERE {_OUR_QUEUES})::bigint AS pruned
         """)
-        return int(row["enqueued"]), int(row["completed"])
+        return {key: int(value) for key, value in row.items()}
 
     def finished(self) -> int:
-        return self._counts()[1]
+        counts = self._counts()
+        return counts["receipts"] + counts["done"] + counts["pruned"]
 
     def states(self) -> dict[str, int]:
-        enqueued, completed = self._counts()
-        return {"completed": completed, "not completed": enqueued - completed}
+        counts = self._counts()
+        live_completed = counts["receipts"] + counts["done"]
+        states = {"completed": live_completed + counts["pruned"]}
+        if counts["pruned"] == 0:
+            states["not completed"] = counts["ready"] - live_completed
+        return states
 
     def close(self) -> None:
         self._loop.run_until_complete(self._client.close())

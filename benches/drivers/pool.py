@@ -126,17 +126,19 @@ class WorkerPool:
 
     def stop_and_collect(self) -> list[WorkerResult]:
         self._stop.set()
-        results: list[WorkerResult] = []
+        results: dict[int, WorkerResult] = {}
         deadline = time.monotonic() + _STOP_TIMEOUT_S
         while len(results) < len(self._procs):
-            msg = self._pending.pop(0) if self._pending else self._next_message(deadline)
+            msg = self._pending.pop(0) if self._pending else self._next_message(deadline, set(results))
             if msg[0] == "done":
-                results.append(WorkerResult(index=msg[1], executed=msg[2], started_at=msg[3]))
+                results[msg[1]] = WorkerResult(index=msg[1], executed=msg[2], started_at=msg[3])
             elif msg[0] == "error":
                 raise WorkerFailed(f"worker {msg[1]} failed while stopping:\n{msg[2]}")
-        return results
+        return [results[index] for index in sorted(results)]
 
-    def _next_message(self, deadline: float) -> tuple[Any, ...]:
+    def _next_message(self, deadline: float, reported: set[int] | None = None) -> tuple[Any, ...]:
+        """The next message; raises if a worker that has not reported yet is gone without a word."""
+        reported = reported or set()
         while True:
             try:
                 return self._out.get(timeout=0.1)
@@ -144,7 +146,11 @@ class WorkerPool:
                 pass
             if time.monotonic() > deadline:
                 raise WorkerFailed("timed out waiting for the worker processes")
-            dead = [proc for proc in self._procs if proc.exitcode is not None]
-            if dead and self._out.empty():
-                codes = ", ".join(f"{proc.name}={proc.exitcode}" for proc in dead)
-                raise WorkerFailed(f"worker process exited without reporting ({codes})")
+            silent = [proc for i, proc in enumerate(self._procs) if proc.exitcode is not None and i not in reported]
+            if silent:
+                # Its last message may still be in the pipe: give it one more chance before giving up.
+                try:
+                    return self._out.get(timeout=1.0)
+                except queue.Empty:
+                    codes = ", ".join(f"{proc.name}={proc.exitcode}" for proc in silent)
+                    raise WorkerFailed(f"worker process exited without reporting ({codes})") from None
