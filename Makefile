@@ -59,9 +59,13 @@ lint: lint-python lint-rust stubtest
 wheel: install
 	$(BIN)/maturin build --release --locked --out dist
 
-.PHONY: bench ## run the benchmarks (writes benches/out/, see benches/RESULTS.md)
+.PHONY: bench ## run the benchmarks, 3 runs of everything (writes benches/out/, see benches/README.md)
 bench: install
-	$(PY) -m benches
+	$(PY) -m benches $(BENCH_ARGS)
+
+.PHONY: bench-smoke ## every system and scenario at a tiny scale, once; exits 1 only on our own failures
+bench-smoke: install
+	$(PY) -m benches --scale 0.01 --runs 1 --timeout 120 --out benches/out/smoke $(BENCH_ARGS)
 
 .PHONY: clean ## remove build outputs (keeps .venv)
 clean:

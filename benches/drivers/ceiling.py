@@ -17,7 +17,7 @@ import time
 
 import psycopg
 
-from benches.drivers.kit import Driver, Monitor, Payload, Timer, WorkerControl, batches, sleep_until
+from benches.drivers.kit import Driver, Monitor, Payload, Schedule, Timer, WorkerControl, batches
 
 CLAIM_BATCH = 500
 POLL_S = 0.002  # no LISTEN/NOTIFY: an idle worker asks again after this long
@@ -84,11 +84,10 @@ class CeilingDriver(Driver):
                 conn.commit()
             timer.stop()
 
-    def produce_paced(self, dsn: str, payloads: list[Payload], send_at: list[float]) -> list[float]:
+    def produce_paced(self, dsn: str, schedule: Schedule) -> list[float]:
         committed: list[float] = []
         with psycopg.connect(dsn, autocommit=True) as conn:
-            for payload, at in zip(payloads, send_at, strict=True):
-                sleep_until(at)
+            for payload in schedule:
                 conn.execute(INSERT_ONE, (json.dumps(payload),))
                 committed.append(time.time())
         return committed

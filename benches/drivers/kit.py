@@ -17,7 +17,7 @@ import multiprocessing.queues
 import multiprocessing.synchronize
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -161,9 +161,9 @@ class Driver(abc.ABC):
         raise NotApplicable("the system has no batch enqueue API")
 
     @abc.abstractmethod
-    def produce_paced(self, dsn: str, payloads: list[Payload], send_at: list[float]) -> list[float]:
-        """Enqueue payload i (one per transaction) no earlier than wall-clock ``send_at[i]``
-        (use :func:`sleep_until` / :func:`asleep_until`); return each commit's ``time.time()``."""
+    def produce_paced(self, dsn: str, schedule: Schedule) -> list[float]:
+        """Enqueue each payload the schedule yields, one per transaction, when it yields it; return
+        ``time.time()`` right after each commit, in order."""
 
     @abc.abstractmethod
     def work(self, dsn: str, ctl: WorkerControl) -> None:
@@ -194,16 +194,37 @@ def _version_of(distribution: str) -> str:
         return "not installed"
 
 
-def sleep_until(wall_time: float) -> None:
-    delay = wall_time - time.time()
-    if delay > 0:
-        time.sleep(delay)
+class Schedule:
+    """The steady-state producer's timetable: payload i is due at wall-clock ``send_at[i]``.
 
+    Iterate it (``for payload in schedule`` or ``async for payload in schedule``): each payload comes
+    when it is due (open loop: a late producer sends the next one at once rather than shifting the
+    timetable), and iteration stops at ``deadline`` so a producer that cannot keep up does not stretch
+    the run; the harness then counts only the jobs actually sent.
+    """
 
-async def asleep_until(wall_time: float) -> None:
-    delay = wall_time - time.time()
-    if delay > 0:
-        await asyncio.sleep(delay)
+    def __init__(self, payloads: list[Payload], send_at: list[float], deadline: float) -> None:
+        self.payloads = payloads
+        self.send_at = send_at
+        self.deadline = deadline
+
+    def __iter__(self) -> Iterator[Payload]:
+        for payload, at in zip(self.payloads, self.send_at, strict=True):
+            if time.time() > self.deadline:
+                return
+            delay = at - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            yield payload
+
+    async def __aiter__(self) -> AsyncIterator[Payload]:
+        for payload, at in zip(self.payloads, self.send_at, strict=True):
+            if time.time() > self.deadline:
+                return
+            delay = at - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield payload
 
 
 def batches(payloads: list[Payload], size: int) -> Iterator[list[Payload]]:

@@ -18,7 +18,7 @@ import uvloop
 from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager
 
 from benches.drivers import protocol as p
-from benches.drivers.kit import Driver, Monitor, Payload, Timer, WorkerControl, asleep_until, batches
+from benches.drivers.kit import Driver, Monitor, Payload, Schedule, Timer, WorkerControl, batches
 
 ENTRYPOINT = "noop"
 BATCH_SIZE = 500  # reference sweep: throughput rose with batch size up to ~500
@@ -99,14 +99,13 @@ class PgQueuerDriver(Driver):
 
         _run(enqueue())
 
-    def produce_paced(self, dsn: str, payloads: list[Payload], send_at: list[float]) -> list[float]:
+    def produce_paced(self, dsn: str, schedule: Schedule) -> list[float]:
         async def produce() -> list[float]:
             committed: list[float] = []
             conn = await asyncpg.connect(dsn)
             try:
                 queries = Queries(AsyncpgDriver(conn))
-                for payload, at in zip(payloads, send_at, strict=True):
-                    await asleep_until(at)
+                async for payload in schedule:
                     await queries.enqueue(ENTRYPOINT, _encode(payload))
                     committed.append(time.time())
             finally:

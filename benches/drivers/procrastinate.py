@@ -15,7 +15,7 @@ import procrastinate
 import psycopg
 
 from benches.drivers import protocol as p
-from benches.drivers.kit import Driver, Monitor, Payload, Timer, WorkerControl, asleep_until, batches
+from benches.drivers.kit import Driver, Monitor, Payload, Schedule, Timer, WorkerControl, batches
 
 TASK = "noop"
 QUEUE = "bench"
@@ -92,14 +92,13 @@ class ProcrastinateDriver(Driver):
 
         asyncio.run(enqueue())
 
-    def produce_paced(self, dsn: str, payloads: list[Payload], send_at: list[float]) -> list[float]:
+    def produce_paced(self, dsn: str, schedule: Schedule) -> list[float]:
         async def produce() -> list[float]:
             committed: list[float] = []
             app = _app(dsn, 2)
             task = _register(app, _never_called)
             async with app.open_async():
-                for payload, at in zip(payloads, send_at, strict=True):
-                    await asleep_until(at)
+                async for payload in schedule:
                     await task.defer_async(**payload)
                     committed.append(time.time())
             return committed

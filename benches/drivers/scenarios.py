@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 
 from benches.drivers import protocol as p
-from benches.drivers.kit import Driver, Monitor, NotApplicable, Payload, Timer, WorkerOptions
+from benches.drivers.kit import Driver, Monitor, NotApplicable, Payload, Schedule, Timer, WorkerOptions
 from benches.drivers.pool import WorkerFailed, WorkerPool, WorkerResult
 
 # How often the parent looks at the workers' shared counters, and then at the database.
 _COUNTER_POLL_S = 0.002
 _DB_POLL_S = 0.005
+_PRODUCER_OVERRUN = 1.1  # how far past its planned duration a lagging steady-state producer may go
 
 
 class ScenarioTimeout(Exception):
@@ -147,7 +148,10 @@ def _steady(driver: Driver, module: str, req: p.Request) -> p.Reply:
                 pool.go()
                 first = time.time() + 0.05
                 send_at = [first + i / req.rate for i in range(n)]
-                committed_at = driver.produce_paced(req.dsn, payloads, send_at)
+                # A producer that cannot keep up stops a little after the planned duration.
+                deadline = first + req.duration_s * _PRODUCER_OVERRUN
+                committed_at = driver.produce_paced(req.dsn, Schedule(payloads, send_at, deadline))
+                n = len(committed_at)
                 try:
                     _wait_finished(pool, monitor, n, time.perf_counter() + req.timeout_s)
                 except ScenarioTimeout as exc:
@@ -161,11 +165,12 @@ def _steady(driver: Driver, module: str, req: p.Request) -> p.Reply:
     for result in results:
         for job, at in zip(result.executed, result.started_at, strict=True):
             started.setdefault(job, at)
+    # Warm-up by commit time, not planned send time: a producer that lags sends late whatever the plan.
     measured_from = first + req.warmup_s
     latencies_ms = sorted(
-        (started[i] - committed_at[i]) * 1000.0 for i in range(n) if send_at[i] >= measured_from and i in started
+        (started[i] - committed_at[i]) * 1000.0 for i in range(n) if committed_at[i] >= measured_from and i in started
     )
-    if len(latencies_ms) < 2:
+    if len(latencies_ms) < 2 or n < 2:
         return p.Reply(ok=False, error=f"only {len(latencies_ms)} jobs after the warm-up: raise the duration")
     cuts = statistics.quantiles(latencies_ms, n=100, method="inclusive")
     metrics = {
@@ -175,7 +180,7 @@ def _steady(driver: Driver, module: str, req: p.Request) -> p.Reply:
         "max_ms": latencies_ms[-1],
         "offered_jobs_per_s": req.rate,
         "achieved_jobs_per_s": (n - 1) / (committed_at[-1] - committed_at[0]),
-        "producer_late_ms_max": max(c - s for c, s in zip(committed_at, send_at, strict=True)) * 1000.0,
+        "producer_late_ms_max": max(c - s for c, s in zip(committed_at, send_at[:n], strict=True)) * 1000.0,
         "measured_jobs": float(len(latencies_ms)),
         "n": float(n),
     }

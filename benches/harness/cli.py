@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
+import os
 import statistics
 import sys
 import time
@@ -22,7 +23,7 @@ from benches.harness.plan import Plan, metrics
 from benches.harness.report import render_markdown
 from benches.harness.results import BenchResults, RunResult, SystemInfo
 from benches.harness.runner import REPO_ROOT, call_driver
-from benches.harness.systems import SYSTEMS, System, by_name
+from benches.harness.systems import SYSTEMS, Kind, System, by_name
 from benches.harness.venvs import EnvUnavailable, python_for
 
 DEFAULT_SCENARIOS = [s for s in p.SCENARIOS if s != p.STEADY_HALF]
@@ -47,7 +48,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=0, help="worker processes for drain_np (default: nproc)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds one run may wait for its jobs")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benches" / "out", help="where results go")
-    parser.add_argument("--venvs", type=Path, default=REPO_ROOT / "benches" / ".venvs", help="peer virtualenvs")
+    parser.add_argument(
+        "--venvs",
+        type=Path,
+        default=Path(os.environ.get("ANCLAX_BENCH_VENVS") or REPO_ROOT / "benches" / ".venvs"),
+        help="where peer virtualenvs live (default: $ANCLAX_BENCH_VENVS or benches/.venvs); a CI can keep them",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=("own", "any", "never"),
+        default="own",
+        help="exit 1 when a run fails or is INVALID: of anclax-fast or the ceiling (own, default), of any "
+        "system that could be installed (any), or never; a peer that cannot be installed never fails the run",
+    )
     args = parser.parse_args(argv)
     args.system_list = [name for name in args.systems.split(",") if name]
     args.scenario_list = [name for name in args.scenarios.split(",") if name]
@@ -108,7 +121,28 @@ def main(argv: list[str] | None = None) -> int:
             results.runs.extend(runs)
     results.total_s = time.monotonic() - started
     _write_outputs(results, plan, args.out, now)
-    return 0
+    failures = _failures(results, {s.name: s for s in systems}, args.fail_on)
+    for failure in failures:
+        log(f"FAILED: {failure}")
+    return 1 if failures else 0
+
+
+def _failures(results: BenchResults, systems: dict[str, System], fail_on: str) -> list[str]:
+    """What makes the exit status 1 under --fail-on (see its help)."""
+    if fail_on == "never":
+        return []
+    counted = {name for name, system in systems.items() if fail_on == "any" or system.kind in (Kind.OURS, Kind.CEILING)}
+    failures = [
+        f"{info.name} could not be run: {info.reason.strip().splitlines()[0] if info.reason.strip() else '?'}"
+        for info in results.systems
+        if info.name in counted and not info.available and systems[info.name].kind != Kind.PEER
+    ]
+    failures += [
+        f"{run.system} {run.scenario} run {run.run}"
+        for run in results.runs
+        if run.system in counted and not run.not_applicable and not run.valid
+    ]
+    return failures
 
 
 def _config(plan: Plan, scenarios: list[str]) -> dict[str, object]:

@@ -38,6 +38,9 @@ def call_driver(python: Path, system: str, request: p.Request, timeout_s: float)
         _kill_group(proc)
         stdout, stderr = proc.communicate()
         return p.Reply(ok=False, error=f"driver timed out after {timeout_s:.0f}s\n{_tail(stderr)}")
+    except BaseException:  # Ctrl-C: its own session does not get the terminal's SIGINT, so end it here
+        _kill_group(proc)
+        raise
     lines = [line for line in stdout.splitlines() if line.strip()]
     try:
         reply = p.Reply.from_json(lines[-1])
