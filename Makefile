@@ -65,7 +65,7 @@ bench: install
 
 .PHONY: bench-smoke ## every system and scenario at a tiny scale, once; exits 1 only on our own failures
 bench-smoke: install
-	$(PY) -m benches --scale 0.01 --runs 1 --timeout 120 --out benches/out/smoke $(BENCH_ARGS)
+	$(PY) -m benches --scale 0.01 --runs 1 --steady-half --timeout 120 --out benches/out/smoke $(BENCH_ARGS)
 
 .PHONY: clean ## remove build outputs (keeps .venv)
 clean:

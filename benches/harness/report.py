@@ -163,7 +163,7 @@ def _header(results: BenchResults, add: _Adder) -> None:
     add(f"- jobs per run: {', '.join(f'{k} {v:,}' for k, v in config['jobs'].items())}")
     add(
         f"- steady state: {config['steady_rate']:g} jobs/s for {config['steady_duration_s']:g} s "
-        f"(first {config['steady_warmup_s']:g} s left out); bulk batch {config['bulk_batch']}; "
+        f"(jobs committed in the first {config['steady_warmup_s']:g} s left out); bulk batch {config['bulk_batch']}; "
         f"drain_np processes {config['many_processes']}"
     )
     add('- job: a no-op handler taking `{"n": i}` (sleep_io: the handler sleeps 10 ms)\n')
