@@ -81,6 +81,15 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         for proc in self._procs:
             proc.start()
+        try:
+            self._wait_ready()
+        except BaseException as exc:  # __exit__ is not called when __enter__ fails: stop the others here
+            self._abandoned = True
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
         ready = 0
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while ready < len(self._procs):
@@ -91,7 +100,6 @@ class WorkerPool:
                 raise WorkerFailed(f"worker {msg[1]} failed during start-up:\n{msg[2]}")
             else:
                 self._pending.append(msg)
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
