@@ -96,7 +96,7 @@ def bench(runs: int, calls: int) -> list[Row]:
     The two sides are measured alternately within each run, so that a machine shared with other
     work slows both alike; the median ratio is the figure that load disturbs least.
     """
-    rows = []
+    rows: list[Row] = []
     for i, case in enumerate(MIX):
         inputs = instants(case.zone, calls, seed=i)
         ours = CronSchedule(case.ours)

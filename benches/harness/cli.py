@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anclax_fast.testing import BENCH_SETTINGS, EmbeddedPostgres
-
 from benches.drivers import protocol as p
 from benches.harness.chart import render_chart
 from benches.harness.database import BenchCluster

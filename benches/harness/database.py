@@ -8,8 +8,9 @@ dead tuples, statistics or leftover worker state, and schema installation is not
 from __future__ import annotations
 
 import psycopg
-from anclax_fast.testing import EmbeddedPostgres
 from psycopg import sql
+
+from anclax_fast.testing import EmbeddedPostgres
 
 
 class BenchCluster:

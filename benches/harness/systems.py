@@ -40,6 +40,7 @@ SYSTEMS: tuple[System, ...] = (
     ),
     System("awa", "awa-pg", Kind.PEER, requirements=("awa-pg==0.6.9",)),
     System("oban", "oban-py", Kind.PEER, requirements=("oban==0.7.0",), min_python=(3, 12)),
+    System(OURS, "anclax-fast", Kind.OURS),
 )
 
 

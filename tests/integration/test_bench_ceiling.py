@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from anclax_fast.testing import EmbeddedPostgres
 
+from anclax_fast.testing import EmbeddedPostgres
 from benches.drivers import protocol as p
 from benches.harness.runner import call_driver
 
