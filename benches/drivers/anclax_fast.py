@@ -30,7 +30,7 @@ JOB = TaskDef(name="Job")
 SPEC = Spec(source="benches/drivers/anclax_fast.py", tasks=(JOB,), models={"Job": JobParameters})
 
 
-class _Runner(TaskRunnerBase):
+class JobRunner(TaskRunnerBase):
     def run_job(self, params: JobParameters) -> int:
         return self._enqueue(JOB, params)
 
@@ -70,7 +70,7 @@ class AnclaxFastDriver(Driver):
 
     def enqueue_single(self, dsn: str, payloads: list[Payload], timer: Timer) -> None:
         with Client(dsn) as client:
-            runner = _Runner(client)
+            runner = JobRunner(client)
             params = [JobParameters(n=p["n"]) for p in payloads]
             client.counts_by_status()  # opens a pooled connection outside the timed section
             timer.start()
@@ -80,7 +80,7 @@ class AnclaxFastDriver(Driver):
 
     def enqueue_bulk(self, dsn: str, payloads: list[Payload], batch_size: int, timer: Timer) -> None:
         with Client(dsn) as client:
-            runner = _Runner(client)
+            runner = JobRunner(client)
             chunks = [[JobParameters(n=p["n"]) for p in chunk] for chunk in batches(payloads, batch_size)]
             client.counts_by_status()  # opens a pooled connection outside the timed section
             timer.start()
@@ -91,7 +91,7 @@ class AnclaxFastDriver(Driver):
     def produce_paced(self, dsn: str, schedule: Schedule) -> list[float]:
         committed: list[float] = []
         with Client(dsn) as client:
-            runner = _Runner(client)
+            runner = JobRunner(client)
             for payload in schedule:
                 runner.run_job(JobParameters(n=payload["n"]))
                 committed.append(time.time())

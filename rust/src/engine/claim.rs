@@ -14,6 +14,7 @@ use crate::db::query::JsonText;
 use crate::db::sql;
 use crate::engine::config::MAX_CLAIM_BATCH;
 use crate::engine::running::RunningAttempt;
+use crate::engine::slots::refill_threshold;
 use crate::engine::stats::Stats;
 use crate::engine::task::{AttemptControl, ClaimedTask};
 use crate::engine::{Dispatch, Engine, SlotKind, Wake};
@@ -120,7 +121,7 @@ async fn sleep_until_opt(at: Option<Instant>) {
 
 /// With more work queued, let slots accumulate briefly so that claims stay large.
 async fn wait_for_refill(engine: &Engine) {
-    let threshold = |kind| (engine.slots.total(kind) / 4).max(1);
+    let threshold = |kind| refill_threshold(engine.slots.total(kind));
     let deadline = Instant::now() + REFILL_WAIT;
     loop {
         let enough = [SlotKind::Sync, SlotKind::Async]

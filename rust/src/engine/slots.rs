@@ -5,6 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+/// With more work waiting, the claim loop lets this many slots free up before claiming again.
+#[must_use]
+pub fn refill_threshold(total: usize) -> usize {
+    (total / 4).max(1)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SlotKind {
     Sync,
@@ -62,7 +68,13 @@ impl Slots {
     }
 
     pub fn release(&self, kind: SlotKind) {
-        self.counter(kind).fetch_add(1, Ordering::AcqRel);
-        self.freed.notify_one();
+        let idle = self.counter(kind).fetch_add(1, Ordering::AcqRel) + 1;
+        // The claim loop waits for the first free slot, or for a quarter of them (see
+        // claim::wait_for_refill), never for one slot more: waking it on every release would cost
+        // a cross-thread wake-up per task.
+        let total = self.total(kind);
+        if idle == 1 || idle == refill_threshold(total) || idle == total {
+            self.freed.notify_one();
+        }
     }
 }

@@ -237,6 +237,11 @@ impl Executor {
 /// A sync method that returned a coroutine was declared without `async`: fail clearly (and close
 /// the coroutine so Python does not warn that it was never awaited).
 fn returned_awaitable(py: Python<'_>, value: &Bound<'_, PyAny>) -> Option<Failure> {
+    // Executors return None: checking that first skips a failing attribute lookup (and the
+    // AttributeError it builds) per task.
+    if value.is_none() {
+        return None;
+    }
     let is_coroutine = value.hasattr("__await__").unwrap_or(false);
     if !is_coroutine {
         return None;
