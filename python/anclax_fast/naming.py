@@ -14,6 +14,7 @@ The generator and the runtime (worker dispatch, ``anclax-fast tasks``) share the
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import unicodedata
@@ -83,13 +84,8 @@ def is_task_name(name: str) -> bool:
     return TASK_NAME.fullmatch(name) is not None
 
 
-def split_words(name: str) -> list[str]:
-    """The words of a name, split at underscores, other punctuation and case changes.
-
-    A run of digits belongs to the word before it, and so do lowercase letters right after digits
-    (``int32Value`` → ``int32``, ``Value``; ``2fa`` → ``2fa``); letters of scripts without case stay
-    together (``名前``).
-    """
+@functools.lru_cache(maxsize=65536)  # a spec repeats its property names; generate asks often
+def _words(name: str) -> tuple[str, ...]:
     words: list[str] = []
     for chunk in re.split(r"[\W_]+", unicodedata.normalize("NFKC", name)):
         for index, word in enumerate(_WORD.findall(chunk)):
@@ -97,7 +93,17 @@ def split_words(name: str) -> list[str]:
                 words[-1] += word
             else:
                 words.append(word)
-    return words
+    return tuple(words)
+
+
+def split_words(name: str) -> list[str]:
+    """The words of a name, split at underscores, other punctuation and case changes.
+
+    A run of digits belongs to the word before it, and so do lowercase letters right after digits
+    (``int32Value`` → ``int32``, ``Value``; ``2fa`` → ``2fa``); letters of scripts without case stay
+    together (``名前``).
+    """
+    return list(_words(name))
 
 
 def snake_case(name: str) -> str:

@@ -45,9 +45,12 @@ class ParamsModel(BaseModel):
     - Unknown fields are ignored (unless the schema says ``additionalProperties: false``): a
       payload written by a newer deploy, with a new optional field, still decodes on an older
       worker.
+    - Validators are built on first use, not at import: a package of hundreds of tasks imports
+      quickly, and a worker builds only the models of the tasks it runs.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
+        defer_build=True,
         extra="ignore",
         validate_by_name=True,
         validate_by_alias=True,

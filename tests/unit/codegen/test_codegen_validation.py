@@ -56,7 +56,7 @@ EXPECTED = [
     "(integer, string); unions are not supported, use one type",
     "39:9: properties 'userId' and 'user_id' of parameters of task 'BadParams' both "
     "become the Python attribute 'user_id'; rename one",
-    "40:36: parameters.properties.i.default of task 'BadParams' is invalid: 5 is not of type 'string'",
+    "40:36: parameters.properties.i.default of task 'BadParams' is invalid: 5 is not a string",
     "41:36: parameters.properties.j.pattern of task 'BadParams': invalid regular expression '(?<=a)b'",
     "42:19: unsupported $ref 'other.yaml#/Foo': only '#/components/schemas/<Name>', "
     "'#/definitions/<Name>', '#/$defs/<Name>' or '#schemas/<Name>' in the same file are supported",
@@ -207,7 +207,7 @@ def test_generated_names_must_not_collide() -> None:
         ),
         (
             "{type: object, properties: {a: {type: integer, minimum: 3, default: 1}}}",
-            "default of task 'A' is invalid: 1 is less than the minimum of 3",
+            "default of task 'A' is invalid: 1 is less than the minimum 3",
         ),
         (
             "{type: object, properties: {a: {$ref: '#/definitions/B', title: x, minimum: 1}}}",
