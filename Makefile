@@ -14,8 +14,12 @@ help:
 install:
 	@bash scripts/bootstrap.sh
 
-.PHONY: build ## rebuild the extension into .venv (release)
+.PHONY: build ## rebuild the extension into .venv (optimized, quick to build)
 build: install
+
+.PHONY: build-release ## rebuild the extension into .venv with the release profile (for benchmarks)
+build-release:
+	@BUILD_PROFILE=release bash scripts/bootstrap.sh
 
 .PHONY: demo ## run the end-to-end demo (embedded Postgres unless ANCLAX_DSN is set)
 demo: install
@@ -66,10 +70,15 @@ lint: lint-python lint-rust stubtest verify-generated
 
 .PHONY: wheel ## build the abi3 manylinux wheel into dist/
 wheel: install
+	rm -rf dist
 	$(BIN)/maturin build --release --locked --out dist
 
-.PHONY: bench ## run the benchmarks (writes benches/out/, see benches/RESULTS.md)
-bench: install
+.PHONY: wheel-smoke ## install dist/*.whl into a fresh virtualenv (no Rust involved) and run the smoke test
+wheel-smoke: wheel
+	bash scripts/wheel_smoke.sh
+
+.PHONY: bench ## run the benchmarks on a release build (writes benches/out/, see benches/RESULTS.md)
+bench: build-release
 	$(PY) -m benches
 
 .PHONY: clean ## remove build outputs (keeps .venv)

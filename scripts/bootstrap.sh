@@ -45,9 +45,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-say "building the Rust extension (release; the first build takes a few minutes)"
+# BUILD_PROFILE: "fast" (default: optimized, quick to build) or "release" (fat LTO, for benchmarks).
+PROFILE=${BUILD_PROFILE:-fast}
+say "building the Rust extension (profile $PROFILE; the first build takes a few minutes)"
 # maturin develop also installs the package's runtime dependencies into the virtualenv.
-if ! VIRTUAL_ENV="$PWD/$VENV" "$VENV/bin/maturin" develop --release >"$VENV/.build.log" 2>&1; then
+if ! VIRTUAL_ENV="$PWD/$VENV" "$VENV/bin/maturin" develop --profile "$PROFILE" >"$VENV/.build.log" 2>&1; then
     cat "$VENV/.build.log" >&2
     echo "error: building the extension failed (log above, also in $VENV/.build.log)" >&2
     exit 1

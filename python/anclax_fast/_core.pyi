@@ -1,9 +1,11 @@
 # Hand-written stub of the compiled module, checked against it by `make stubtest`.
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, final
 
 __version__: str
 ENQUEUE_SQL: str
+REGISTER_SCHEDULE_SQL: str
 SCHEMA_VERSION: int
 
 def redact_dsn(dsn: str) -> str:
@@ -86,5 +88,109 @@ class ClientCore:
     def events(self, task_id: int) -> list[dict[str, Any]]: ...
     def cancel(self, task_id: int) -> str: ...
     def wait(self, task_id: int, timeout: float | None = None) -> str: ...
+    def register_schedule(
+        self,
+        name: str,
+        unique_tag: str,
+        expression: str,
+        payload: bytes,
+        source: str,
+        priority: int,
+        max_attempts: int,
+        retry_intervals_ms: list[int],
+        timeout_ms: int,
+        labels: list[str],
+    ) -> int: ...
+    def unschedule(self, task_name: str, unique_tag: str) -> bool: ...
+    def schedules(self) -> list[dict[str, Any]]: ...
     def begin(self) -> Tx: ...
     def close(self) -> None: ...
+
+@final
+class WorkerCore:
+    def __new__(
+        cls,
+        dsn: str,
+        handlers: dict[str, tuple[Callable[..., Any], Callable[..., Any], bool, Callable[..., Any] | None]],
+        *,
+        bridge_factory: Callable[[AsyncDone], Any] | None = None,
+        concurrency: int,
+        async_concurrency: int,
+        labels: list[str],
+        task_names: list[str] | None,
+        lease_ttl: float,
+        poll_interval: float,
+        shutdown_grace: float,
+        timeout_grace: float,
+        retention_completed: float | None,
+        retention_failed: float | None,
+        maintenance_interval: float,
+        pool_size: int,
+        auto_migrate: bool,
+        hostname: str,
+    ) -> WorkerCore: ...
+    def start(self) -> int: ...
+    def stop(self, grace: float | None = None) -> None: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def worker_id(self) -> int | None: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class AsyncDone:
+    """Called on the asyncio loop thread when an attempt's coroutine ends."""
+
+    def __call__(self, task_id: int, error: BaseException | None = None) -> None: ...
+
+@final
+class CronSchedule:
+    """A parsed cron expression; the dialect is described in ``docs/cron.md``.
+
+    Equality and hashing go by the expression text. Raises ``anclax_fast.errors.CronError``
+    for an invalid expression (or one that can never fire, such as ``"0 0 30 2 *"``).
+    """
+
+    def __new__(cls, expr: str) -> CronSchedule: ...
+    def next_after(self, dt: datetime) -> datetime:
+        """The first fire time strictly after ``dt``, as a tz-aware UTC datetime.
+
+        ``dt`` must be tz-aware (a naive datetime raises ``TypeError``); any zone works.
+        Raises ``OverflowError`` when there is no fire time up to the end of year 9999.
+        """
+    def iter_after(self, dt: datetime) -> CronIterator:
+        """The fire times strictly after ``dt`` (tz-aware), in order, as UTC datetimes."""
+    @property
+    def expression(self) -> str:
+        """The expression exactly as given."""
+    @property
+    def timezone(self) -> str:
+        """The IANA name of the zone the fields are read in (``"UTC"`` unless ``CRON_TZ=`` says)."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[CronSchedule], tuple[str]]: ...
+
+@final
+class CronIterator:
+    """What ``CronSchedule.iter_after`` returns; stops after year 9999."""
+
+    def __iter__(self) -> CronIterator: ...
+    def __next__(self) -> datetime: ...
+
+def parse_duration(text: str) -> timedelta:
+    """Parses a duration such as ``"1h30m"``, ``"500ms"``, ``"2d"`` or ``"1.5h"``.
+
+    Raises ``anclax_fast.errors.IntervalError`` (with the position of the problem).
+    """
+
+def parse_interval(text: str) -> list[timedelta]:
+    """Parses a retry interval: one duration (``"30m"``) or a comma list (``"1m, 2m, 4m"``).
+
+    Raises ``anclax_fast.errors.IntervalError`` (with the position of the problem).
+    """
+
+def delay_for_retry(intervals: Sequence[timedelta], retry_number: int) -> timedelta:
+    """The delay before retry ``retry_number`` (1-based): the k-th interval, the last once used up.
+
+    Raises ``ValueError`` when ``retry_number < 1`` or ``intervals`` is empty.
+    """

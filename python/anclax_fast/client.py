@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Generator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from anclax_fast._core import ClientCore, Tx, redact_dsn
+from anclax_fast._schedule_tx import register_in_transaction
+from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
-from anclax_fast.records import TaskEvent, TaskInfo
+from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
+
+if TYPE_CHECKING:
+    from anclax_fast.runner import ResolvedOptions
+    from anclax_fast.spec import TaskDef
 
 __all__ = ["DEFAULT_POOL_SIZE", "Client", "resolve_dsn"]
 
@@ -43,6 +51,11 @@ class Client:
         return redact_dsn(self._dsn)
 
     @property
+    def dsn_secret(self) -> str:
+        """The DSN as given, password included (for the worker's own connections)."""
+        return self._dsn
+
+    @property
     def core(self) -> ClientCore:
         """The Rust half (used by TaskRunner and Worker)."""
         return self._core
@@ -71,6 +84,62 @@ class Client:
         """Cancel a task. Pending: cancelled now. Running: ``ctx.cancelled`` turns true and the
         attempt ends ``cancelled`` when it returns. Returns False when the task was already final."""
         return self._core.cancel(task_id) != "final"
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """Every cron schedule (from specs and from ``run_<task>``), with its next fire."""
+        return [
+            ScheduleInfo(
+                id=row["id"],
+                task_name=row["task_name"],
+                unique_tag=row["unique_tag"] or None,
+                cron_expression=row["cron_expression"],
+                params=json.loads(row["payload"]),
+                source=row["source"],
+                next_fire_at=row["next_fire_at"],
+                next_task_id=row["next_task_id"],
+            )
+            for row in self._core.schedules()
+        ]
+
+    def unschedule(self, task_name: str, unique_tag: str | None = None) -> bool:
+        """Remove a cron schedule (its pending next fire is cancelled). False when it did not exist.
+
+        A schedule from the spec comes back when a worker serving that spec starts again.
+        """
+        return self._core.unschedule(task_name, unique_tag or "")
+
+    def register_schedule(
+        self,
+        task: TaskDef,
+        payload: bytes,
+        options: ResolvedOptions,
+        *,
+        tx: Tx | ExternalTx | None = None,
+        source: str = "app",
+    ) -> int:
+        """Register (or update) the schedule of cron task ``task``; returns the task id of its next fire.
+
+        Called by ``run_<task>(params)`` for cron tasks, and by workers for spec schedules.
+        """
+        if task.cron is None:
+            raise ConfigurationError(f"{task.name} has no cronjob in its spec")
+        if options.run_at is not None:
+            raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
+        tag = options.unique_tag or ""
+        if tx is not None:
+            return register_in_transaction(tx, task, unique_tag=tag, payload=payload, options=options, source=source)
+        return self._core.register_schedule(
+            task.name,
+            tag,
+            task.cron.expression,
+            payload,
+            source,
+            options.priority,
+            options.max_attempts,
+            options.retry_intervals_ms,
+            options.timeout_ms,
+            options.labels,
+        )
 
     @contextlib.contextmanager
     def transaction(self) -> Generator[Tx]:

@@ -1,35 +1,250 @@
-"""``Worker``: runs an executor's tasks from the queue on Rust-owned threads."""
+"""``Worker``: runs an executor's tasks from the queue on Rust-owned threads.
+
+The worker resolves, once at start, which executor method serves each task of the spec
+(``execute_<task>``, and ``on_<task>_failed`` for tasks with ``onFailed``) and refuses to start
+when one is missing, rather than failing tasks later.
+"""
 
 from __future__ import annotations
 
-from types import TracebackType
+import inspect
+import json
+import signal
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from types import FrameType, TracebackType
+from typing import Any
 
-from typing_extensions import Unpack
+from pydantic import ValidationError
 
-from anclax_fast._types import WorkerOptions
+from anclax_fast._async_bridge import AsyncBridge
+from anclax_fast._core import WorkerCore
 from anclax_fast.client import Client
-from anclax_fast.spec import Spec
+from anclax_fast.errors import ConfigurationError
+from anclax_fast.naming import snake_case
+from anclax_fast.runner import resolve_options
+from anclax_fast.spec import Spec, TaskDef
 
-__all__ = ["Worker"]
+__all__ = [
+    "DEFAULT_ASYNC_CONCURRENCY",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_LEASE_TTL",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_SHUTDOWN_GRACE",
+    "Worker",
+]
 
-_PENDING = "lands with the engine (issue #4)"
+DEFAULT_CONCURRENCY = 16
+DEFAULT_ASYNC_CONCURRENCY = 1000
+DEFAULT_LEASE_TTL = 30.0
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_SHUTDOWN_GRACE = 20.0
+DEFAULT_TIMEOUT_GRACE = 10.0
+DEFAULT_RETENTION_COMPLETED: timedelta | None = timedelta(days=1)
+DEFAULT_RETENTION_FAILED: timedelta | None = timedelta(days=7)
+DEFAULT_MAINTENANCE_INTERVAL = 30.0
+
+Seconds = float | timedelta
+
+
+def _seconds(name: str, value: Seconds) -> float:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {value!r}")
+    return seconds
+
+
+# What ${fireTime} / ${fireDate} stand for when checking that spec parameters validate.
+_SAMPLE_FIRE = {"${fireTime}": "2000-01-01T00:00:00Z", "${fireDate}": "2000-01-01"}
+
+
+def spec_schedule_payload(task: TaskDef, spec: Spec) -> bytes | None:
+    """The parameters template of a cron task that starts from the spec, or None when the
+    application starts it (its ``cronjob.parameters`` do not give every required parameter)."""
+    if task.cron is None:
+        return None
+    template = json.dumps(dict(task.cron.parameters or {}), separators=(",", ":"))
+    sample = template
+    for placeholder, value in _SAMPLE_FIRE.items():
+        sample = sample.replace(placeholder, value)
+    model = spec.models.get(task.name)
+    if model is None:
+        return None
+    try:
+        model.model_validate_json(sample)
+    except ValidationError:
+        return None
+    return template.encode()
+
+
+Handler = tuple[Callable[..., Any], Callable[..., Any], bool, Callable[..., Any] | None]
+
+
+def resolve_handlers(executor: object, spec: Spec, task_names: Sequence[str] | None) -> dict[str, Handler]:
+    """``{task name: (execute, validate_json, is_async, hook)}``; raises when methods are missing."""
+    tasks: list[TaskDef] = list(spec.tasks)
+    if task_names is not None:
+        unknown = sorted(set(task_names) - {t.name for t in tasks})
+        if unknown:
+            raise ConfigurationError(f"tasks {unknown} are not in the spec {spec.source}")
+        tasks = [t for t in tasks if t.name in task_names]
+    handlers: dict[str, Handler] = {}
+    missing: list[str] = []
+    for task in tasks:
+        snake = snake_case(task.name)
+        execute = getattr(executor, f"execute_{snake}", None)
+        if not callable(execute):
+            missing.append(f"execute_{snake}")
+            continue
+        hook = None
+        if task.on_failed:
+            hook = getattr(executor, f"on_{snake}_failed", None)
+            if not callable(hook):
+                missing.append(f"on_{snake}_failed")
+                continue
+            if inspect.iscoroutinefunction(hook):
+                raise ConfigurationError(
+                    f"on_{snake}_failed must be a plain `def`: failure hooks run inside the failing "
+                    "database transaction, on an executor thread"
+                )
+        model = spec.models.get(task.name)
+        if model is None:
+            raise ConfigurationError(f"the spec has no parameter model for task {task.name!r}")
+        handlers[task.name] = (execute, model.model_validate_json, inspect.iscoroutinefunction(execute), hook)
+    if missing:
+        raise ConfigurationError(
+            f"{type(executor).__name__} lacks {', '.join(missing)} for tasks of {spec.source}; implement them, "
+            "or pass tasks=[...] to serve only some tasks"
+        )
+    return handlers
 
 
 class Worker:
-    def __init__(self, client: Client, executor: object, spec: Spec, **options: Unpack[WorkerOptions]) -> None:
-        self._client = client
-        self._executor = executor
-        self._spec = spec
-        self._options = options
+    """Claims and runs tasks of ``spec`` with ``executor``'s methods.
 
-    def run(self) -> None:
-        raise NotImplementedError(_PENDING)
+    ``concurrency`` executor threads run sync methods; ``async def`` methods run on one asyncio
+    loop, up to ``async_concurrency`` at a time. Durations are seconds or timedeltas.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        executor: object,
+        spec: Spec,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        async_concurrency: int = DEFAULT_ASYNC_CONCURRENCY,
+        labels: Sequence[str] = (),
+        tasks: Sequence[str] | None = None,
+        lease_ttl: Seconds = DEFAULT_LEASE_TTL,
+        poll_interval: Seconds = DEFAULT_POLL_INTERVAL,
+        shutdown_grace: Seconds = DEFAULT_SHUTDOWN_GRACE,
+        timeout_grace: Seconds = DEFAULT_TIMEOUT_GRACE,
+        retention_completed: Seconds | None = DEFAULT_RETENTION_COMPLETED,
+        retention_failed: Seconds | None = DEFAULT_RETENTION_FAILED,
+        maintenance_interval: Seconds = DEFAULT_MAINTENANCE_INTERVAL,
+        pool_size: int | None = None,
+        auto_migrate: bool = True,
+    ) -> None:
+        if isinstance(labels, str):
+            raise ConfigurationError(f"labels must be a sequence of strings, not the string {labels!r}")
+        self.client = client
+        self.executor = executor
+        self.spec = spec
+        handlers = resolve_handlers(executor, spec, tasks)
+        self._served = frozenset(handlers)
+        has_async = any(entry[2] for entry in handlers.values())
+        self._core = WorkerCore(
+            client.dsn_secret,
+            handlers,
+            bridge_factory=AsyncBridge if has_async else None,
+            concurrency=concurrency,
+            async_concurrency=async_concurrency,
+            labels=list(labels),
+            task_names=None if tasks is None else list(tasks),
+            lease_ttl=_seconds("lease_ttl", lease_ttl),
+            poll_interval=_seconds("poll_interval", poll_interval),
+            shutdown_grace=_seconds("shutdown_grace", shutdown_grace),
+            timeout_grace=_seconds("timeout_grace", timeout_grace),
+            retention_completed=None if retention_completed is None else _seconds("retention", retention_completed),
+            retention_failed=None if retention_failed is None else _seconds("retention", retention_failed),
+            maintenance_interval=_seconds("maintenance_interval", maintenance_interval),
+            pool_size=pool_size if pool_size is not None else 4 + (1 if has_async else 0),
+            auto_migrate=auto_migrate,
+            hostname=socket.gethostname(),
+        )
+        self._stop_requested = threading.Event()
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def worker_id(self) -> int | None:
+        return self._core.worker_id
+
+    @property
+    def running(self) -> bool:
+        return self._core.running
+
+    def stats(self) -> dict[str, int]:
+        """Counters since start (claimed, completed, retried, failed, ...) and ``in_flight``."""
+        return self._core.stats()
 
     def start(self) -> None:
-        raise NotImplementedError(_PENDING)
+        """Connect, migrate the schema (unless ``auto_migrate=False``), register, start working,
+        and start the cron schedules the spec fully defines."""
+        self._core.start()
+        self._stopped.clear()
+        try:
+            self._start_spec_schedules()
+        except BaseException:
+            self._core.stop(0.0)
+            raise
+
+    def _start_spec_schedules(self) -> None:
+        for task in self.spec.tasks:
+            if task.name not in self._served:
+                continue
+            payload = spec_schedule_payload(task, self.spec)
+            if payload is not None:
+                self.client.register_schedule(task, payload, resolve_options(task, {}), source="spec")
 
     def stop(self, timeout: float | None = None) -> None:
-        raise NotImplementedError(_PENDING)
+        """Stop gracefully: claim nothing new, let running attempts finish within ``timeout``
+        (default: ``shutdown_grace``), hand the rest back to the queue, and leave the fleet."""
+        self._stop_requested.set()
+        with self._lock:
+            self._core.stop(timeout)
+            self._stopped.set()
+
+    def run(self) -> None:
+        """Start and block until :meth:`stop` is called or, in the main thread, SIGTERM/SIGINT arrives."""
+        self._stop_requested.clear()
+        if not self.running:
+            self.start()
+        restore = self._install_signal_handlers()
+        try:
+            while not self._stop_requested.wait(0.25):
+                pass
+        finally:
+            try:
+                self.stop()
+            finally:
+                for signum, handler in restore:
+                    signal.signal(signum, handler)
+
+    def _install_signal_handlers(self) -> list[tuple[int, Any]]:
+        if threading.current_thread() is not threading.main_thread():
+            return []
+        restore: list[tuple[int, Any]] = []
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self._stop_requested.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            restore.append((signum, signal.signal(signum, on_signal)))
+        return restore
 
     def __enter__(self) -> Worker:
         self.start()

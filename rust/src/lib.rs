@@ -10,10 +10,12 @@ pub mod cron;
 pub mod db;
 pub mod dsn;
 pub mod duration;
+pub mod engine;
 pub mod error;
 pub mod retry;
 pub mod runtime;
 pub mod schedule;
+pub mod work_queue;
 
 #[cfg(feature = "python")]
 mod py;

@@ -30,7 +30,13 @@ pub struct WorkQueue<T> {
 impl<T> Default for WorkQueue<T> {
     fn default() -> Self {
         Self {
-            state: Mutex::new(State { items: VecDeque::new(), sleeping: 0, permits: 0, waking: 0, closed: false }),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                sleeping: 0,
+                permits: 0,
+                waking: 0,
+                closed: false,
+            }),
             cond: Condvar::new(),
         }
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from anclax_fast.errors import PostgresNotFound
 from anclax_fast.testing import EmbeddedPostgres, find_server_bindir, reap_orphans
 

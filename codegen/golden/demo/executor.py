@@ -39,7 +39,7 @@ class Executor(Protocol):
         """Run one attempt of ``SendEmail``. A plain ``def`` or an ``async def``; raise
         to fail the attempt.
 
-        �用户��电�邮件
+        Send an email to a user
         """
 
     def execute_process_order(
@@ -51,7 +51,7 @@ class Executor(Protocol):
         """Run one attempt of ``ProcessOrder``. A plain ``def`` or an ``async def``;
         raise to fail the attempt.
 
-        处�客户订�
+        Process a customer order
         """
 
     def on_process_order_failed(
@@ -77,7 +77,7 @@ class Executor(Protocol):
         """Run one attempt of ``SendNotification``. A plain ``def`` or an ``async def``;
         raise to fail the attempt.
 
-        �用户��通知
+        Send a notification to a user
         """
 
     def on_send_notification_failed(
@@ -103,7 +103,7 @@ class Executor(Protocol):
         """Run one attempt of ``ProcessPayment``. A plain ``def`` or an ``async def``;
         raise to fail the attempt.
 
-        处�用户付款
+        Process a user payment
         """
 
     def on_process_payment_failed(
@@ -129,7 +129,7 @@ class Executor(Protocol):
         """Run one attempt of ``deleteOpaqueKey``. A plain ``def`` or an ``async def``;
         raise to fail the attempt.
 
-        删除���密钥
+        Delete an opaque key
         """
 
     def on_delete_opaque_key_failed(
@@ -155,7 +155,7 @@ class Executor(Protocol):
         """Run one attempt of ``DailyCleanup``. A plain ``def`` or an ``async def``;
         raise to fail the attempt.
 
-        �行�日清�任务
+        Run the daily cleanup
         """
 
     def execute_process_daily_reports(
@@ -167,7 +167,7 @@ class Executor(Protocol):
         """Run one attempt of ``ProcessDailyReports``. A plain ``def`` or an ``async
         def``; raise to fail the attempt.
 
-        生��日报告
+        Generate the daily reports
         """
 
     def execute_ping(

@@ -57,7 +57,7 @@ class DeleteOpaqueKeyParameters(ParamsModel):
     """Parameters of the ``deleteOpaqueKey`` task."""
 
     key_id: _Int64 = Field(validation_alias="keyID", serialization_alias="keyID")
-    """�删除的���密钥的 ID
+    """ID of the opaque key to delete
 
     JSON name: ``keyID``.
     """

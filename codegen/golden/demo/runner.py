@@ -53,7 +53,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``SendEmail``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        �用户��电�邮件
+        Send an email to a user
         """
         return self._enqueue(
             SPEC.task("SendEmail"),
@@ -89,7 +89,7 @@ class TaskRunner(TaskRunnerBase):
         if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
         the existing task).
 
-        �用户��电�邮件
+        Send an email to a user
         """
         return self._enqueue(
             SPEC.task("SendEmail"),
@@ -121,7 +121,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``SendEmail`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
-        �用户��电�邮件
+        Send an email to a user
         """
         return self._enqueue_many(
             SPEC.task("SendEmail"),
@@ -152,7 +152,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``ProcessOrder``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
-        处�客户订�
+        Process a customer order
         """
         return self._enqueue(
             SPEC.task("ProcessOrder"),
@@ -188,7 +188,7 @@ class TaskRunner(TaskRunnerBase):
         at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        处�客户订�
+        Process a customer order
         """
         return self._enqueue(
             SPEC.task("ProcessOrder"),
@@ -220,7 +220,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``ProcessOrder`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
-        处�客户订�
+        Process a customer order
         """
         return self._enqueue_many(
             SPEC.task("ProcessOrder"),
@@ -251,7 +251,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``SendNotification``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
-        �用户��通知
+        Send a notification to a user
         """
         return self._enqueue(
             SPEC.task("SendNotification"),
@@ -287,7 +287,7 @@ class TaskRunner(TaskRunnerBase):
         at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        �用户��通知
+        Send a notification to a user
         """
         return self._enqueue(
             SPEC.task("SendNotification"),
@@ -319,7 +319,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``SendNotification`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
-        �用户��通知
+        Send a notification to a user
         """
         return self._enqueue_many(
             SPEC.task("SendNotification"),
@@ -350,7 +350,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``ProcessPayment``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
-        处�用户付款
+        Process a user payment
         """
         return self._enqueue(
             SPEC.task("ProcessPayment"),
@@ -386,7 +386,7 @@ class TaskRunner(TaskRunnerBase):
         at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        处�用户付款
+        Process a user payment
         """
         return self._enqueue(
             SPEC.task("ProcessPayment"),
@@ -418,7 +418,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``ProcessPayment`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
-        处�用户付款
+        Process a user payment
         """
         return self._enqueue_many(
             SPEC.task("ProcessPayment"),
@@ -449,7 +449,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``deleteOpaqueKey``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
-        删除���密钥
+        Delete an opaque key
         """
         return self._enqueue(
             SPEC.task("deleteOpaqueKey"),
@@ -485,7 +485,7 @@ class TaskRunner(TaskRunnerBase):
         at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        删除���密钥
+        Delete an opaque key
         """
         return self._enqueue(
             SPEC.task("deleteOpaqueKey"),
@@ -517,7 +517,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``deleteOpaqueKey`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
-        删除���密钥
+        Delete an opaque key
         """
         return self._enqueue_many(
             SPEC.task("deleteOpaqueKey"),
@@ -548,7 +548,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``DailyCleanup``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
-        �行�日清�任务
+        Run the daily cleanup
         """
         return self._enqueue(
             SPEC.task("DailyCleanup"),
@@ -584,7 +584,7 @@ class TaskRunner(TaskRunnerBase):
         at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
-        �行�日清�任务
+        Run the daily cleanup
         """
         return self._enqueue(
             SPEC.task("DailyCleanup"),
@@ -616,7 +616,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``DailyCleanup`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
-        �行�日清�任务
+        Run the daily cleanup
         """
         return self._enqueue_many(
             SPEC.task("DailyCleanup"),
@@ -647,7 +647,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue ``ProcessDailyReports``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
-        生��日报告
+        Generate the daily reports
         """
         return self._enqueue(
             SPEC.task("ProcessDailyReports"),
@@ -683,7 +683,7 @@ class TaskRunner(TaskRunnerBase):
         not at all if it rolls back. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
-        生��日报告
+        Generate the daily reports
         """
         return self._enqueue(
             SPEC.task("ProcessDailyReports"),
@@ -715,7 +715,7 @@ class TaskRunner(TaskRunnerBase):
         """Enqueue one ``ProcessDailyReports`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
-        生��日报告
+        Generate the daily reports
         """
         return self._enqueue_many(
             SPEC.task("ProcessDailyReports"),

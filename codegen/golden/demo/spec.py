@@ -13,7 +13,7 @@ SPEC = Spec(
     tasks=(
         TaskDef(
             name="SendEmail",
-            description="�用户��电�邮件",
+            description="Send an email to a user",
             parameters={
                 "type": "object",
                 "required": ["userId", "templateId"],
@@ -27,7 +27,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="ProcessOrder",
-            description="处�客户订�",
+            description="Process a customer order",
             parameters={
                 "type": "object",
                 "required": ["orderId"],
@@ -39,7 +39,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="SendNotification",
-            description="�用户��通知",
+            description="Send a notification to a user",
             parameters={
                 "type": "object",
                 "required": ["userId", "message"],
@@ -54,7 +54,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="ProcessPayment",
-            description="处�用户付款",
+            description="Process a user payment",
             parameters={
                 "type": "object",
                 "required": ["userId", "amount"],
@@ -68,7 +68,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="deleteOpaqueKey",
-            description="删除���密钥",
+            description="Delete an opaque key",
             parameters={
                 "type": "object",
                 "required": ["keyID"],
@@ -76,7 +76,7 @@ SPEC = Spec(
                     "keyID": {
                         "type": "integer",
                         "format": "int64",
-                        "description": "�删除的���密钥的 ID",
+                        "description": "ID of the opaque key to delete",
                     },
                 },
             },
@@ -85,7 +85,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="DailyCleanup",
-            description="�行�日清�任务",
+            description="Run the daily cleanup",
             parameters={
                 "type": "object",
                 "properties": {"daysToKeep": {"type": "integer", "format": "int32"}},
@@ -94,7 +94,7 @@ SPEC = Spec(
         ),
         TaskDef(
             name="ProcessDailyReports",
-            description="生��日报告",
+            description="Generate the daily reports",
             parameters={
                 "type": "object",
                 "required": ["date"],

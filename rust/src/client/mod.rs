@@ -12,10 +12,23 @@ use tokio_postgres::Config;
 pub use enqueue::{EnqueueOptions, enqueue, enqueue_many};
 pub use wait::DoneWatcher;
 
-use crate::db::query::{self, QueryResult};
+use crate::cron::CronSchedule;
+use crate::db::query::{self, QueryResult, RawJson};
 use crate::db::value::{SqlOut, SqlValue};
 use crate::db::{migrate, pool, sql};
 use crate::error::{Error, Result};
+
+/// A cron task's schedule, as registered by `run_<task>(params)` or from the spec.
+pub struct ScheduleRegistration<'a> {
+    pub task_name: &'a str,
+    /// '' for the schedule without a tag.
+    pub unique_tag: &'a str,
+    pub expression: &'a str,
+    pub payload: &'a [u8],
+    /// `spec` or `app`.
+    pub source: &'a str,
+    pub options: &'a EnqueueOptions,
+}
 
 /// Statuses from which a task never moves again.
 pub const FINAL_STATUSES: [&str; 3] = ["completed", "failed", "cancelled"];
@@ -80,6 +93,51 @@ impl ClientCore {
     pub async fn execute(&self, statement: &str, values: &[SqlValue]) -> Result<Vec<Vec<SqlOut>>> {
         let conn = self.pool.get().await?;
         Ok(query::query(&conn, statement, values).await?.rows)
+    }
+
+    /// Register or update the schedule of a cron task; returns the task id of its next fire.
+    pub async fn register_schedule(&self, schedule: &ScheduleRegistration<'_>) -> Result<i64> {
+        let cron = CronSchedule::parse(schedule.expression)?;
+        let next = cron
+            .next_after(chrono::Utc::now())
+            .ok_or_else(|| Error::Invalid(format!("cron expression {:?} never fires", schedule.expression)))?;
+        let timezone = cron.timezone().name().to_owned();
+        let conn = self.pool.get().await?;
+        let statement = conn.prepare_cached(sql::REGISTER_SCHEDULE).await?;
+        let o = schedule.options;
+        let row = conn
+            .query_one(
+                &statement,
+                &[
+                    &schedule.task_name,
+                    &schedule.unique_tag,
+                    &schedule.expression,
+                    &timezone,
+                    &RawJson(schedule.payload),
+                    &schedule.source,
+                    &o.priority,
+                    &o.max_attempts,
+                    &o.retry_intervals_ms,
+                    &o.timeout_ms,
+                    &o.labels,
+                    &next,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    pub async fn unschedule(&self, task_name: &str, unique_tag: &str) -> Result<bool> {
+        let conn = self.pool.get().await?;
+        Ok(conn
+            .query_one(sql::UNSCHEDULE, &[&task_name, &unique_tag])
+            .await?
+            .get(0))
+    }
+
+    pub async fn schedules(&self) -> Result<QueryResult> {
+        let conn = self.pool.get().await?;
+        query::query(&conn, sql::SCHEDULES, &[]).await
     }
 
     pub fn close(&self) {

@@ -125,10 +125,27 @@ fn fires_at_applies_the_same_policy() {
 }
 
 #[test]
-fn zone_rules_continue_far_into_the_future() {
-    // New York keeps observing DST in the zone tables past 2037 (02:30 does not exist on 8 March 2099).
+fn zone_rules_continue_past_the_zone_tables() {
+    // The tables end in 2099 (see `tz.rs`); later years follow the same rules.
     assert_eq!(
         fires("CRON_TZ=America/New_York 30 2 8 3 *", "2099-01-01T00:00:00Z", 1),
         ["2100-03-08T07:30:00+00:00"]
+    );
+    // 14 March 2100 is the second Sunday of March: 02:30 does not exist; in 2101 it is EDT.
+    assert_eq!(
+        fires("CRON_TZ=America/New_York 30 2 14 3 *", "2100-01-01T00:00:00Z", 1),
+        ["2101-03-14T06:30:00+00:00"]
+    );
+    assert_eq!(
+        fires("CRON_TZ=America/New_York 0 12 4 7 *", "2150-01-01T00:00:00Z", 1),
+        ["2150-07-04T16:00:00+00:00"]
+    );
+    assert_eq!(
+        fires("CRON_TZ=America/New_York 30 1 7 11 *", "9999-01-01T00:00:00Z", 1),
+        ["9999-11-07T05:30:00+00:00"]
+    );
+    assert_eq!(
+        fires("CRON_TZ=Australia/Lord_Howe 0 12 15 1,6 *", "5000-01-01T00:00:00Z", 2),
+        ["5000-01-15T01:00:00+00:00", "5000-06-15T01:30:00+00:00"]
     );
 }

@@ -6,7 +6,9 @@
 //! increasing, so "the next fire after `t`" is "the first matching local time after the latest
 //! local time that already fired by `t`".
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 use super::calendar::Calendar;
@@ -24,9 +26,9 @@ pub(crate) fn next_fire(calendar: &Calendar, tz: Tz, after: DateTime<Utc>, max_y
     let mut lower = fired_through(tz, after)?;
     loop {
         let candidate = calendar.next_local(lower, max_year)?;
-        match tz.offset_from_local_datetime(&candidate) {
+        match local_offsets(tz, candidate) {
             LocalResult::Single(offset) | LocalResult::Ambiguous(offset, _) => {
-                let instant = candidate.checked_sub_signed(offset_delta(&offset))?.and_utc();
+                let instant = candidate.checked_sub_signed(offset_delta(offset))?.and_utc();
                 if instant.timestamp() > after_secs {
                     return Some(instant);
                 }
@@ -42,14 +44,14 @@ pub(crate) fn next_fire(calendar: &Calendar, tz: Tz, after: DateTime<Utc>, max_y
 /// Whether `instant` is a fire time: it matches the calendar and, when its local time occurs
 /// twice, it is the first occurrence.
 pub(crate) fn is_fire_time(calendar: &Calendar, tz: Tz, instant: DateTime<Utc>) -> bool {
-    let local = instant.with_timezone(&tz).naive_local();
+    let local = to_local(tz, instant);
     if !calendar.matches(local) {
         return false;
     }
-    match tz.offset_from_local_datetime(&local) {
+    match local_offsets(tz, local) {
         LocalResult::Ambiguous(earliest, _) => {
             local
-                .checked_sub_signed(offset_delta(&earliest))
+                .checked_sub_signed(offset_delta(earliest))
                 .map(|t| t.and_utc().timestamp())
                 == Some(instant.timestamp())
         }
@@ -61,9 +63,9 @@ pub(crate) fn is_fire_time(calendar: &Calendar, tz: Tz, instant: DateTime<Utc>) 
 /// except inside the second occurrence of a fold, where every local time of the fold already
 /// fired at its first occurrence, so the answer is the last second of the fold.
 fn fired_through(tz: Tz, after: DateTime<Utc>) -> Option<NaiveDateTime> {
-    let local = after.with_timezone(&tz).naive_local();
-    if let LocalResult::Ambiguous(_, latest) = tz.offset_from_local_datetime(&local) {
-        let second_occurrence = local.checked_sub_signed(offset_delta(&latest))?.and_utc().timestamp();
+    let local = to_local(tz, after);
+    if let LocalResult::Ambiguous(_, latest) = local_offsets(tz, local) {
+        let second_occurrence = local.checked_sub_signed(offset_delta(latest))?.and_utc().timestamp();
         if second_occurrence == after.timestamp() {
             let fold_end = first_local_where(local, |t| !is_ambiguous(tz, t));
             return Some(fold_end - TimeDelta::seconds(1));
@@ -93,13 +95,45 @@ fn first_local_where(from: NaiveDateTime, pred: impl Fn(NaiveDateTime) -> bool) 
 }
 
 fn exists(tz: Tz, local: NaiveDateTime) -> bool {
-    !matches!(tz.offset_from_local_datetime(&local), LocalResult::None)
+    !matches!(local_offsets(tz, local), LocalResult::None)
 }
 
 fn is_ambiguous(tz: Tz, local: NaiveDateTime) -> bool {
-    matches!(tz.offset_from_local_datetime(&local), LocalResult::Ambiguous(..))
+    matches!(local_offsets(tz, local), LocalResult::Ambiguous(..))
 }
 
-fn offset_delta(offset: &impl Offset) -> TimeDelta {
-    TimeDelta::seconds(i64::from(offset.fix().local_minus_utc()))
+fn offset_delta(offset: FixedOffset) -> TimeDelta {
+    TimeDelta::seconds(i64::from(offset.local_minus_utc()))
+}
+
+// chrono-tz's tables list each zone's transitions through 2099 and keep the last offset after
+// that, so a zone would stop observing DST in 2100. Zone rules repeat with the calendar ("the
+// second Sunday of March"), so for a later year the offsets are read at the same date and time
+// of a 2072-2099 year with the same calendar (same leap-ness, same weekday of 1 January), where
+// the tables still follow the current rules. Every such pair exists: 28 consecutive years of one
+// century hold every combination.
+const LAST_TABULATED_YEAR: i32 = 2099;
+
+/// `naive` moved to a year whose calendar is identical, within the tables' range.
+fn tabulated(naive: NaiveDateTime) -> NaiveDateTime {
+    let year = naive.year();
+    if year <= LAST_TABULATED_YEAR {
+        return naive;
+    }
+    let calendar = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).map(|d| (d.leap_year(), d.weekday()));
+    let stand_in = (LAST_TABULATED_YEAR - 27..=LAST_TABULATED_YEAR).find(|&y| calendar(y) == calendar(year));
+    stand_in.and_then(|y| naive.with_year(y)).unwrap_or(naive)
+}
+
+/// The offsets a local time can have: one, two (a fold) or none (a gap).
+fn local_offsets(tz: Tz, local: NaiveDateTime) -> LocalResult<FixedOffset> {
+    tz.offset_from_local_datetime(&tabulated(local))
+        .map(|offset| offset.fix())
+}
+
+/// The local time of an instant.
+fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
+    let naive = instant.naive_utc();
+    let offset = tz.offset_from_utc_datetime(&tabulated(naive)).fix();
+    naive.checked_add_signed(offset_delta(offset)).unwrap_or(naive)
 }

@@ -30,7 +30,11 @@ pub async fn listen(
     events: mpsc::UnboundedSender<ListenEvent>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let statement = channels.iter().map(|c| format!("LISTEN {c};")).collect::<Vec<_>>().join(" ");
+    let statement = channels
+        .iter()
+        .map(|c| format!("LISTEN {c};"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut backoff = Backoff::default();
     while !*shutdown.borrow() {
         match connect_dedicated(&config).await {

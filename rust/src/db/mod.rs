@@ -1,6 +1,7 @@
 //! Postgres access: connection pool, migrations, LISTEN, SQL statements and value conversion.
 //! No Python here; the binding layer calls into these from detached threads or tokio tasks.
 
+pub mod dedicated;
 pub mod listen;
 pub mod migrate;
 pub mod pool;

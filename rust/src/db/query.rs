@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 use deadpool_postgres::Object;
-use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 use crate::db::value::{SqlOut, SqlValue};
 use crate::error::{Error, Result};
@@ -79,4 +79,23 @@ impl ToSql for RawJson<'_> {
     }
 
     to_sql_checked!();
+}
+
+/// A json/jsonb column as its JSON text, without parsing it here (the executor's model parses it).
+#[derive(Debug)]
+pub struct JsonText(pub Vec<u8>);
+
+impl<'a> FromSql<'a> for JsonText {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let text = if *ty == Type::JSONB {
+            raw.get(1..).unwrap_or_default()
+        } else {
+            raw
+        };
+        Ok(Self(text.to_vec()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::JSONB)
+    }
 }

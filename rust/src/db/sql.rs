@@ -15,6 +15,7 @@ statements! {
     INSERT_EVENT => "insert_event.sql",
     RELEASE => "release.sql",
     RESCUE => "rescue.sql",
+    RESCUE_ORPHANS => "rescue_orphans.sql",
     NEXT_DUE => "next_due.sql",
     REGISTER_WORKER => "register_worker.sql",
     HEARTBEAT => "heartbeat.sql",
@@ -26,6 +27,14 @@ statements! {
     EVENTS => "events.sql",
     CANCEL => "cancel.sql",
     SCHEMA_VERSION => "schema_version.sql",
+    PRUNE => "prune.sql",
+    REGISTER_SCHEDULE => "register_schedule.sql",
+    UNSCHEDULE => "unschedule.sql",
+    SCHEDULES => "schedules.sql",
+    SCHEDULE_TIMES => "schedule_times.sql",
+    ADVANCE_SCHEDULE => "advance_schedule.sql",
+    SET_NEXT_FIRE => "set_next_fire.sql",
+    CREATE_FIRE => "create_fire.sql",
 }
 
 /// NOTIFY channels. `anclax_tasks`: new or released work (payload: '' or the due time in epoch ms);

@@ -70,7 +70,10 @@ impl WorkerConfig {
             return invalid("concurrency must be at least 1".to_owned());
         }
         if self.concurrency > 10_000 {
-            return invalid(format!("concurrency {} is more threads than is sensible (max 10000)", self.concurrency));
+            return invalid(format!(
+                "concurrency {} is more threads than is sensible (max 10000)",
+                self.concurrency
+            ));
         }
         if !self.async_task_names.is_empty() && self.async_concurrency == 0 {
             return invalid("async_concurrency must be at least 1 when the executor has async methods".to_owned());
@@ -79,7 +82,10 @@ impl WorkerConfig {
             return invalid(format!("lease_ttl must be at least 1s, got {:?}", self.lease_ttl));
         }
         if self.poll_interval < Duration::from_millis(10) {
-            return invalid(format!("poll_interval must be at least 10ms, got {:?}", self.poll_interval));
+            return invalid(format!(
+                "poll_interval must be at least 10ms, got {:?}",
+                self.poll_interval
+            ));
         }
         if let Some(label) = self.labels.iter().find(|l| l.is_empty()) {
             return invalid(format!("labels must be non-empty strings, got {label:?}"));
@@ -114,10 +120,22 @@ mod tests {
     #[test]
     fn rejects_nonsense() {
         let bad = [
-            WorkerConfig { concurrency: 0, ..WorkerConfig::default() },
-            WorkerConfig { lease_ttl: Duration::from_millis(10), ..WorkerConfig::default() },
-            WorkerConfig { labels: vec![String::new()], ..WorkerConfig::default() },
-            WorkerConfig { pool_size: 1, ..WorkerConfig::default() },
+            WorkerConfig {
+                concurrency: 0,
+                ..WorkerConfig::default()
+            },
+            WorkerConfig {
+                lease_ttl: Duration::from_millis(10),
+                ..WorkerConfig::default()
+            },
+            WorkerConfig {
+                labels: vec![String::new()],
+                ..WorkerConfig::default()
+            },
+            WorkerConfig {
+                pool_size: 1,
+                ..WorkerConfig::default()
+            },
         ];
         for config in bad {
             assert!(config.validate().is_err(), "{config:?}");

@@ -1,8 +1,8 @@
 //! A claimed task, what its attempt produced, and what that means for the row (SEMANTICS.md §2).
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +36,7 @@ pub struct ClaimedTask {
     pub deadline: DateTime<Utc>,
     pub priority: i32,
     pub run_at: DateTime<Utc>,
+    pub timeout_ms: i64,
     pub control: Arc<AttemptControl>,
 }
 
@@ -61,7 +62,12 @@ impl AttemptControl {
                 // The deadline fired first: the attempt fails as timed out, whatever it returned.
                 if self
                     .state
-                    .compare_exchange(attempt_state::TIMED_OUT, attempt_state::DONE, Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(
+                        attempt_state::TIMED_OUT,
+                        attempt_state::DONE,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_ok()
                 {
                     Finish::TimedOut
@@ -77,19 +83,36 @@ impl AttemptControl {
     pub fn time_out(&self) -> bool {
         self.cancelled.store(true, Ordering::Release);
         self.state
-            .compare_exchange(attempt_state::RUNNING, attempt_state::TIMED_OUT, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                attempt_state::RUNNING,
+                attempt_state::TIMED_OUT,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 
     /// The grace period after the deadline ended too: true if the worker now gives up the attempt.
     pub fn abandon(&self) -> bool {
         self.state
-            .compare_exchange(attempt_state::TIMED_OUT, attempt_state::ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                attempt_state::TIMED_OUT,
+                attempt_state::ABANDONED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// The worker handed the task back to the queue while this attempt still runs (a stop past
+    /// its grace period): whatever the attempt returns is ignored.
+    pub fn release(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.state.store(attempt_state::ABANDONED, Ordering::Release);
     }
 
     #[must_use]
@@ -140,7 +163,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), traceback: None }
+        Self {
+            kind,
+            message: message.into(),
+            traceback: None,
+        }
     }
 }
 
@@ -149,9 +176,14 @@ impl Failure {
 pub enum Decision {
     Complete,
     /// Back to pending after `delay`; `error_event`: write a TaskError event.
-    Retry { delay: Duration, error_event: bool },
+    Retry {
+        delay: Duration,
+        error_event: bool,
+    },
     /// Permanently failed; `error_event`: also write a TaskError event (attempts exhausted).
-    Fail { error_event: bool },
+    Fail {
+        error_event: bool,
+    },
 }
 
 /// The SEMANTICS.md §2 table.
@@ -164,7 +196,9 @@ pub fn decide(task: &ClaimedTask, failure: Option<&Failure>) -> Decision {
         return Decision::Fail { error_event: false };
     }
     if task.attempts_exhausted_at_claim() || !task.has_attempts_left() {
-        return Decision::Fail { error_event: !task.attempts_exhausted_at_claim() };
+        return Decision::Fail {
+            error_event: !task.attempts_exhausted_at_claim(),
+        };
     }
     let retry_number = NonZeroU32::new(u32::try_from(task.attempt).unwrap_or(1)).unwrap_or(NonZeroU32::MIN);
     Decision::Retry {
@@ -197,6 +231,7 @@ mod tests {
             deadline: Utc::now(),
             priority: 0,
             run_at: Utc::now(),
+            timeout_ms: 1000,
             control: Arc::default(),
         }
     }
@@ -213,36 +248,69 @@ mod tests {
     #[test]
     fn errors_retry_with_the_schedule_then_fail() {
         let retry = |attempt| decide(&task(attempt, 5), Some(&failure(FailureKind::Error)));
-        assert_eq!(retry(1), Decision::Retry { delay: Duration::from_secs(1), error_event: true });
-        assert_eq!(retry(2), Decision::Retry { delay: Duration::from_secs(2), error_event: true });
-        assert_eq!(retry(4), Decision::Retry { delay: Duration::from_secs(4), error_event: true });
+        assert_eq!(
+            retry(1),
+            Decision::Retry {
+                delay: Duration::from_secs(1),
+                error_event: true
+            }
+        );
+        assert_eq!(
+            retry(2),
+            Decision::Retry {
+                delay: Duration::from_secs(2),
+                error_event: true
+            }
+        );
+        assert_eq!(
+            retry(4),
+            Decision::Retry {
+                delay: Duration::from_secs(4),
+                error_event: true
+            }
+        );
         assert_eq!(retry(5), Decision::Fail { error_event: true });
     }
 
     #[test]
     fn unlimited_attempts_never_exhaust() {
-        assert!(matches!(decide(&task(1000, -1), Some(&failure(FailureKind::Error))), Decision::Retry { .. }));
+        assert!(matches!(
+            decide(&task(1000, -1), Some(&failure(FailureKind::Error))),
+            Decision::Retry { .. }
+        ));
     }
 
     #[test]
     fn fatal_fails_at_once_without_error_event() {
-        assert_eq!(decide(&task(1, 5), Some(&failure(FailureKind::Fatal))), Decision::Fail { error_event: false });
+        assert_eq!(
+            decide(&task(1, 5), Some(&failure(FailureKind::Fatal))),
+            Decision::Fail { error_event: false }
+        );
     }
 
     #[test]
     fn silent_retries_without_event_until_exhausted() {
         assert_eq!(
             decide(&task(1, 2), Some(&failure(FailureKind::Silent))),
-            Decision::Retry { delay: Duration::from_secs(1), error_event: false }
+            Decision::Retry {
+                delay: Duration::from_secs(1),
+                error_event: false
+            }
         );
-        assert_eq!(decide(&task(2, 2), Some(&failure(FailureKind::Silent))), Decision::Fail { error_event: true });
+        assert_eq!(
+            decide(&task(2, 2), Some(&failure(FailureKind::Silent))),
+            Decision::Fail { error_event: true }
+        );
     }
 
     #[test]
     fn claim_past_the_limit_fails_unrun() {
         let t = task(4, 3);
         assert!(t.attempts_exhausted_at_claim());
-        assert_eq!(decide(&t, Some(&failure(FailureKind::Error))), Decision::Fail { error_event: false });
+        assert_eq!(
+            decide(&t, Some(&failure(FailureKind::Error))),
+            Decision::Fail { error_event: false }
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ where
     let mut future = Box::pin(future);
     loop {
         // The timer must be created inside the runtime: build it in the async block.
-        let step = py.detach(|| runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, &mut future).await }));
+        let step =
+            py.detach(|| runtime.block_on(async { tokio::time::timeout(SIGNAL_CHECK_INTERVAL, &mut future).await }));
         match step {
             Ok(result) => return result.map_err(Into::into),
             Err(_elapsed) => py.check_signals()?,

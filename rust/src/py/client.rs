@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyDict, PyList};
 
-use crate::client::{ClientCore as Core, EnqueueOptions};
+use crate::client::{ClientCore as Core, EnqueueOptions, ScheduleRegistration};
 use crate::db::transaction::Transaction;
 use crate::dsn;
 use crate::error::Error;
@@ -200,6 +200,63 @@ impl ClientCore {
             .transpose()?;
         let core = Arc::clone(&self.core);
         block_on(py, &self.runtime, async move { core.wait(task_id, timeout).await })
+    }
+
+    /// Register or update a cron task's schedule; returns the task id of its next fire.
+    #[pyo3(signature = (name, unique_tag, expression, payload, source, priority, max_attempts, retry_intervals_ms, timeout_ms, labels))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_schedule(
+        &self,
+        py: Python<'_>,
+        name: String,
+        unique_tag: String,
+        expression: String,
+        payload: PyBackedBytes,
+        source: String,
+        priority: i32,
+        max_attempts: i32,
+        retry_intervals_ms: Vec<i64>,
+        timeout_ms: i64,
+        labels: Vec<String>,
+    ) -> PyResult<i64> {
+        self.check_process()?;
+        let options = EnqueueOptions {
+            priority,
+            run_at: None,
+            max_attempts,
+            retry_intervals_ms,
+            timeout_ms,
+            labels,
+            unique_tag: None,
+            parent_id: None,
+        };
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move {
+            let registration = ScheduleRegistration {
+                task_name: &name,
+                unique_tag: &unique_tag,
+                expression: &expression,
+                payload: &payload,
+                source: &source,
+                options: &options,
+            };
+            core.register_schedule(&registration).await
+        })
+    }
+
+    fn unschedule(&self, py: Python<'_>, task_name: String, unique_tag: String) -> PyResult<bool> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move {
+            core.unschedule(&task_name, &unique_tag).await
+        })
+    }
+
+    fn schedules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        let result = block_on(py, &self.runtime, async move { core.schedules().await })?;
+        rows_to_dicts(py, result)
     }
 
     /// Start a transaction on a pooled connection.

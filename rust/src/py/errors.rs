@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+use crate::cron::CronField;
 use crate::error::Error;
 
 pyo3::import_exception!(anclax_fast.errors, ConfigurationError);
@@ -28,9 +29,11 @@ impl From<Error> for PyErr {
             Error::TaskNotFound(id) => TaskNotFound::new_err(format!("no task with id {id}")),
             Error::AlreadyExists { tag, id } => TaskAlreadyExists::new_err((tag, id)),
             err @ Error::WaitTimeout(_) => WaitTimeout::new_err(err.to_string()),
-            Error::Cron(err) => {
-                CronError::new_err((err.expression().to_owned(), err.message(), err.field().map(|f| f.name())))
-            }
+            Error::Cron(err) => CronError::new_err((
+                err.expression().to_owned(),
+                err.message(),
+                err.field().map(CronField::name),
+            )),
             Error::Duration(err) => {
                 IntervalError::new_err((err.text().to_owned(), err.reason().to_owned(), err.position()))
             }

@@ -6,8 +6,12 @@ mod blocking;
 mod client;
 mod context;
 mod convert;
+mod cron;
 mod errors;
+mod executor;
+mod retry;
 mod tx;
+mod worker;
 
 pub use context::TaskContext;
 
@@ -15,11 +19,19 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pyo3_log::init();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ENQUEUE_SQL", crate::db::sql::ENQUEUE)?;
+    m.add("REGISTER_SCHEDULE_SQL", crate::db::sql::REGISTER_SCHEDULE)?;
     m.add("SCHEMA_VERSION", crate::db::migrate::LATEST_VERSION)?;
     m.add_class::<TaskContext>()?;
     m.add_class::<tx::Tx>()?;
     m.add_class::<client::ClientCore>()?;
+    m.add_class::<worker::WorkerCore>()?;
+    m.add_class::<executor::AsyncDone>()?;
     m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;
+    m.add_class::<cron::CronSchedule>()?;
+    m.add_class::<cron::CronIterator>()?;
+    m.add_function(wrap_pyfunction!(retry::parse_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(retry::parse_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(retry::delay_for_retry, m)?)?;
     Ok(())
 }
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from anclax_fast.codegen import load_spec, render_package
-from codegen_helpers import GOLDEN, REPO, VENV_BIN
 
+from anclax_fast.codegen import load_spec, render_package
 from codegen.regen import GOLDEN as PAIRS
+from tests.unit.codegen.codegen_helpers import GOLDEN, REPO, VENV_BIN
 
 # Lint rules the output must satisfy besides ruff's defaults: those of this project and the
 # usual extras (isort, pyupgrade, bugbear, stub style). Not E501 (descriptions and task names can

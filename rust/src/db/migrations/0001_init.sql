@@ -40,8 +40,11 @@ CREATE INDEX tasks_claim_idx ON anclax.tasks (priority DESC, run_at, id) WHERE s
 CREATE INDEX tasks_due_idx ON anclax.tasks (run_at) WHERE status = 'pending';
 CREATE UNIQUE INDEX tasks_unique_tag_idx ON anclax.tasks (unique_tag) WHERE unique_tag IS NOT NULL;
 CREATE UNIQUE INDEX tasks_fire_idx ON anclax.tasks (schedule_id, fire_at) WHERE schedule_id IS NOT NULL;
--- The rescuer's view: running tasks by lease owner.
-CREATE INDEX tasks_running_idx ON anclax.tasks (worker_id) WHERE status = 'running';
+-- The rescuer's view: running tasks by lease owner. `worker_id IS NOT NULL` is redundant for
+-- running rows, but it keeps the planner from using this index for completions (which filter on
+-- status = 'running' by id): the index churns with every claim and completion, so scanning it
+-- costs far more than its statistics suggest, while the completions' primary-key lookups stay cheap.
+CREATE INDEX tasks_running_idx ON anclax.tasks (worker_id) WHERE status = 'running' AND worker_id IS NOT NULL;
 -- Retention pruning of final tasks.
 CREATE INDEX tasks_finished_idx ON anclax.tasks (finished_at) WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX tasks_parent_idx ON anclax.tasks (parent_id) WHERE parent_id IS NOT NULL;
@@ -85,6 +88,8 @@ CREATE TABLE anclax.schedules (
     retry_intervals_ms bigint[]    NOT NULL DEFAULT '{}',
     timeout_ms         bigint      NOT NULL DEFAULT 3600000,
     labels             text[]      NOT NULL DEFAULT '{}',
+    -- The expression's zone (CRON_TZ=), for ${fireDate}.
+    timezone           text        NOT NULL DEFAULT 'UTC',
     -- The fire time whose task row already exists; the scheduler creates the following one
     -- when this one comes due, so every fire time has exactly one row.
     next_fire_at       timestamptz NOT NULL,
@@ -154,5 +159,115 @@ BEGIN
         RETURN 'requested';
     END IF;
     RETURN 'final';
+END
+$$;
+
+-- A fire's parameters: ${fireTime} becomes the fire time (RFC 3339, UTC), ${fireDate} its date in
+-- the schedule's zone. Textual replacement is safe: neither value contains JSON syntax.
+CREATE FUNCTION anclax.fire_payload(p_template jsonb, p_fire_at timestamptz, p_timezone text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT replace(replace(p_template::text,
+        '${fireTime}',
+        to_char(p_fire_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+            || CASE WHEN date_trunc('second', p_fire_at) = p_fire_at THEN ''
+                    ELSE rtrim(to_char(p_fire_at AT TIME ZONE 'UTC', '.US'), '0') END
+            || 'Z'),
+        '${fireDate}',
+        to_char(p_fire_at AT TIME ZONE p_timezone, 'YYYY-MM-DD'))::jsonb
+$$;
+
+-- Create the task row of one fire of a schedule (exactly once: the (schedule_id, fire_at) index).
+-- Returns the row's id, whether this call created it or it already existed.
+CREATE FUNCTION anclax.create_fire(p_schedule_id bigint, p_fire_at timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO anclax.tasks (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels,
+                              schedule_id, fire_at)
+    SELECT s.task_name, anclax.fire_payload(s.payload, p_fire_at, s.timezone), s.priority, p_fire_at,
+           s.max_attempts, s.retry_intervals_ms, s.timeout_ms, s.labels, s.id, p_fire_at
+    FROM anclax.schedules AS s
+    WHERE s.id = p_schedule_id
+    ON CONFLICT (schedule_id, fire_at) WHERE schedule_id IS NOT NULL DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        SELECT id INTO v_id FROM anclax.tasks WHERE schedule_id = p_schedule_id AND fire_at = p_fire_at;
+    ELSE
+        PERFORM pg_notify('anclax_tasks',
+            CASE WHEN p_fire_at > now() THEN (extract(epoch FROM p_fire_at) * 1000)::bigint::text ELSE '' END);
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+-- Register (or update) the schedule of a cron task; returns the task id of its next fire.
+-- A new schedule, or one whose expression changed, starts at p_next_fire (computed by the caller
+-- with the Rust cron parser); otherwise its parameters and options are updated, including those
+-- of its pending next-fire row.
+CREATE FUNCTION anclax.register_schedule(
+    p_task_name text, p_unique_tag text, p_expression text, p_timezone text, p_payload jsonb, p_source text,
+    p_priority integer, p_max_attempts integer, p_retry_intervals_ms bigint[], p_timeout_ms bigint, p_labels text[],
+    p_next_fire timestamptz
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_schedule anclax.schedules;
+    v_created bigint;
+BEGIN
+    INSERT INTO anclax.schedules AS s (task_name, unique_tag, cron_expression, timezone, payload, source, priority,
+                                       max_attempts, retry_intervals_ms, timeout_ms, labels, next_fire_at)
+    VALUES (p_task_name, p_unique_tag, p_expression, p_timezone, p_payload, p_source, p_priority, p_max_attempts,
+            p_retry_intervals_ms, p_timeout_ms, p_labels, p_next_fire)
+    ON CONFLICT (task_name, unique_tag) DO NOTHING
+    RETURNING s.id INTO v_created;
+    SELECT * INTO v_schedule FROM anclax.schedules
+    WHERE task_name = p_task_name AND unique_tag = p_unique_tag FOR UPDATE;
+    IF v_created IS NULL THEN
+        UPDATE anclax.schedules
+        SET payload = p_payload, source = p_source, priority = p_priority, max_attempts = p_max_attempts,
+            retry_intervals_ms = p_retry_intervals_ms, timeout_ms = p_timeout_ms, labels = p_labels,
+            timezone = p_timezone, updated_at = now(),
+            cron_expression = p_expression,
+            next_fire_at = CASE WHEN cron_expression = p_expression THEN next_fire_at ELSE p_next_fire END
+        WHERE id = v_schedule.id;
+        IF v_schedule.cron_expression <> p_expression THEN
+            -- The old next fire belongs to the old expression.
+            UPDATE anclax.tasks SET status = 'cancelled', finished_at = now(),
+                   last_error = 'the schedule was re-registered with a new cron expression'
+            WHERE schedule_id = v_schedule.id AND status = 'pending';
+        ELSE
+            UPDATE anclax.tasks AS t
+            SET payload = anclax.fire_payload(p_payload, t.fire_at, p_timezone), priority = p_priority,
+                max_attempts = p_max_attempts, retry_intervals_ms = p_retry_intervals_ms, timeout_ms = p_timeout_ms,
+                labels = p_labels
+            WHERE t.schedule_id = v_schedule.id AND t.status = 'pending';
+        END IF;
+        SELECT * INTO v_schedule FROM anclax.schedules WHERE id = v_schedule.id;
+    END IF;
+    PERFORM pg_notify('anclax_schedules', v_schedule.id::text);
+    RETURN anclax.create_fire(v_schedule.id, v_schedule.next_fire_at);
+END
+$$;
+
+-- Remove a schedule; its pending next fire is cancelled. Returns whether it existed.
+CREATE FUNCTION anclax.unschedule(p_task_name text, p_unique_tag text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    DELETE FROM anclax.schedules WHERE task_name = p_task_name AND unique_tag = p_unique_tag RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN false;
+    END IF;
+    WITH cancelled AS (
+        UPDATE anclax.tasks SET status = 'cancelled', finished_at = now(), last_error = 'the schedule was removed'
+        WHERE schedule_id = v_id AND status = 'pending'
+        RETURNING id, attempts
+    )
+    INSERT INTO anclax.events (task_id, kind, attempt, message)
+    SELECT id, 'TaskCancelled', attempts, 'the schedule was removed' FROM cancelled;
+    PERFORM pg_notify('anclax_schedules', v_id::text);
+    RETURN true;
 END
 $$;

@@ -22,4 +22,4 @@ WHERE t.id = ANY(ARRAY(
     FOR UPDATE SKIP LOCKED
 ))
 RETURNING t.id, t.name, t.payload, t.attempts, t.max_attempts, t.retry_intervals_ms, t.labels,
-          t.deadline_at, t.priority, t.run_at
+          t.deadline_at, t.priority, t.run_at, t.timeout_ms

@@ -10,7 +10,7 @@ WITH done AS (
     RETURNING t.id, t.status, t.attempts
 ), cancelled AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, worker_id)
-    SELECT id, 'TaskCancelled', attempts, 'cancelled while running', $3 FROM done WHERE status = 'cancelled'
+    SELECT id, 'TaskCancelled', attempts, 'cancelled while running', $3::bigint FROM done WHERE status = 'cancelled'
 ), notified AS (
     SELECT pg_notify('anclax_done', string_agg(id::text, ',')) FROM done HAVING count(*) > 0
 )

@@ -21,7 +21,7 @@ WITH input AS (
     RETURNING t.id, t.status, t.run_at, t.attempts, i.message, i.traceback, i.error_event
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, traceback, worker_id)
-    SELECT u.id, e.kind, u.attempts, u.message, u.traceback, $8
+    SELECT u.id, e.kind, u.attempts, u.message, u.traceback, $8::bigint
     FROM upd AS u
     CROSS JOIN LATERAL (VALUES ('TaskError', u.error_event),
                                ('TaskFailed', u.status = 'failed'),

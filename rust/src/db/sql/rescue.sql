@@ -1,7 +1,7 @@
 -- Rescue the tasks of workers whose lease expired (killed, frozen, partitioned): back to pending
--- (or cancelled, if a cancel was requested), attempt counted, a TaskError event each. Also rescues
--- running tasks whose owner row is gone, and tasks far past their deadline ($1 ms of slack) as a
--- safety net. Returns (rescued tasks, dead workers removed).
+-- (or cancelled, if a cancel was requested), attempt counted, a TaskError event each.
+-- Returns (rescued tasks, dead workers removed). The lookup goes through the dead workers' ids,
+-- so it touches only their rows of `tasks_running_idx`.
 WITH dead AS (
     DELETE FROM anclax.workers WHERE expires_at < now() RETURNING id
 ), rescued AS (
@@ -10,11 +10,8 @@ WITH dead AS (
         run_at = now(),
         finished_at = CASE WHEN t.cancel_requested THEN now() END,
         worker_id = NULL,
-        last_error = 'lease expired: worker ' || coalesce(t.worker_id::text, '?') || ' stopped heartbeating'
-    WHERE t.status = 'running'
-      AND (t.worker_id IN (SELECT id FROM dead)
-           OR NOT EXISTS (SELECT 1 FROM anclax.workers AS w WHERE w.id = t.worker_id)
-           OR t.deadline_at < now() - $1 * interval '1 millisecond')
+        last_error = 'lease expired: worker ' || t.worker_id || ' stopped heartbeating'
+    WHERE t.status = 'running' AND t.worker_id = ANY(ARRAY(SELECT id FROM dead))
     RETURNING t.id, t.attempts, t.status, t.last_error
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message)

@@ -1,0 +1,1 @@
+SELECT anclax.unschedule($1::text, $2::text)

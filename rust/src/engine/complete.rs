@@ -1,0 +1,193 @@
+//! The completion batcher: finalizes many attempts per statement (successes in one, retries and
+//! failures in another), so that finishing a task costs a fraction of a round trip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::backoff::Backoff;
+use crate::db::dedicated::DedicatedConnection;
+use crate::db::sql;
+use crate::engine::stats::Stats;
+use crate::engine::task::Decision;
+use crate::engine::{Completion, Engine, Wake};
+use crate::error::Result;
+
+/// Also bounds the ids a batch NOTIFYs (Postgres caps a payload at 8000 bytes).
+const MAX_BATCH: usize = sql::MAX_NOTIFIED_IDS;
+/// A batch that keeps failing (the database is down) is retried for this long during a stop.
+const STOP_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The batcher's statements, prepared on its own connection (see `db::dedicated`).
+const STATEMENTS: &[&str] = &[sql::COMPLETE, sql::FINALIZE];
+const COMPLETE: usize = 0;
+const FINALIZE: usize = 1;
+
+pub async fn completion_loop(engine: Arc<Engine>, mut completions: mpsc::UnboundedReceiver<Completion>) {
+    let mut shutdown = engine.shutdown_signal();
+    let mut connection = DedicatedConnection::new(engine.pg_config.clone(), STATEMENTS);
+    let mut batch: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if batch.is_empty() {
+            tokio::select! {
+                completion = completions.recv() => match completion {
+                    Some(c) => batch.push(c),
+                    None => return,
+                },
+                _ = shutdown.changed() => {
+                    drain_and_flush(&engine, &mut connection, &mut completions).await;
+                    return;
+                }
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match completions.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        flush(&engine, &mut connection, &mut batch, None).await;
+    }
+}
+
+async fn drain_and_flush(
+    engine: &Engine,
+    connection: &mut DedicatedConnection,
+    completions: &mut mpsc::UnboundedReceiver<Completion>,
+) {
+    let deadline = tokio::time::Instant::now() + STOP_FLUSH_TIMEOUT;
+    let mut batch = Vec::new();
+    while let Ok(c) = completions.try_recv() {
+        batch.push(c);
+        if batch.len() == MAX_BATCH {
+            flush(engine, connection, &mut batch, Some(deadline)).await;
+        }
+    }
+    flush(engine, connection, &mut batch, Some(deadline)).await;
+}
+
+/// Write the batch, retrying transient failures (until `deadline`, if given). Retrying is safe:
+/// every statement is fenced by (id, attempt, status = running), so a batch that did commit
+/// before the connection broke matches nothing the second time.
+async fn flush(
+    engine: &Engine,
+    connection: &mut DedicatedConnection,
+    batch: &mut Vec<Completion>,
+    deadline: Option<tokio::time::Instant>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut backoff = Backoff::default();
+    loop {
+        match write(engine, connection, batch).await {
+            Ok(()) => break,
+            Err(err) => {
+                connection.reset();
+                let delay = backoff.next_delay();
+                let give_up = !err.is_transient() || deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d);
+                if give_up {
+                    log::error!(
+                        "could not record {} attempt result(s): {err}; those tasks stay running until rescued",
+                        batch.len()
+                    );
+                    break;
+                }
+                log::warn!("recording attempt results failed: {err}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    batch.clear();
+}
+
+async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[Completion]) -> Result<()> {
+    let session = connection.session().await?;
+    let conn = &session.client;
+    let worker = engine.worker_id();
+    let (mut ok_ids, mut ok_attempts) = (Vec::new(), Vec::new());
+    let mut failed = FailedColumns::default();
+    for completion in batch {
+        match &completion.decision {
+            Decision::Complete => {
+                ok_ids.push(completion.task_id);
+                ok_attempts.push(completion.attempt);
+            }
+            decision => failed.push(completion, decision),
+        }
+    }
+    if !ok_ids.is_empty() {
+        let row = conn
+            .query_one(&session.prepared[COMPLETE], &[&ok_ids, &ok_attempts, &worker])
+            .await?;
+        let applied: i64 = row.get(0);
+        Stats::add(&engine.stats.completed, applied as u64);
+        Stats::add(
+            &engine.stats.discarded_results,
+            (ok_ids.len() as i64 - applied).max(0) as u64,
+        );
+    }
+    if !failed.ids.is_empty() {
+        let rows = conn
+            .query(
+                &session.prepared[FINALIZE],
+                &[
+                    &failed.ids,
+                    &failed.attempts,
+                    &failed.fail,
+                    &failed.delay_ms,
+                    &failed.messages,
+                    &failed.tracebacks,
+                    &failed.error_events,
+                    &worker,
+                ],
+            )
+            .await?;
+        for row in &rows {
+            let status: &str = row.get(1);
+            match status {
+                "pending" => {
+                    Stats::add(&engine.stats.retried, 1);
+                    let run_at: DateTime<Utc> = row.get(2);
+                    engine.wake(Wake::At(run_at));
+                }
+                "failed" => Stats::add(&engine.stats.failed, 1),
+                _ => Stats::add(&engine.stats.cancelled, 1),
+            }
+        }
+        Stats::add(&engine.stats.discarded_results, (failed.ids.len() - rows.len()) as u64);
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct FailedColumns {
+    ids: Vec<i64>,
+    attempts: Vec<i32>,
+    fail: Vec<bool>,
+    delay_ms: Vec<i64>,
+    messages: Vec<String>,
+    tracebacks: Vec<Option<String>>,
+    error_events: Vec<bool>,
+}
+
+impl FailedColumns {
+    fn push(&mut self, completion: &Completion, decision: &Decision) {
+        let (fail, delay, error_event) = match decision {
+            Decision::Retry { delay, error_event } => (false, *delay, *error_event),
+            Decision::Fail { error_event } => (true, Duration::ZERO, *error_event),
+            Decision::Complete => unreachable!("successes are batched separately"),
+        };
+        let failure = completion.failure.as_ref();
+        self.ids.push(completion.task_id);
+        self.attempts.push(completion.attempt);
+        self.fail.push(fail);
+        self.delay_ms.push(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        self.messages
+            .push(failure.map(|f| f.message.clone()).unwrap_or_default());
+        self.tracebacks.push(failure.and_then(|f| f.traceback.clone()));
+        self.error_events.push(error_event);
+    }
+}

@@ -1,0 +1,189 @@
+//! The worker engine: claim loop, completion batcher, leases, rescues, deadlines, cron scheduler
+//! and retention, as tokio tasks around a shared `Engine`. Pure Rust: executing a task is the
+//! business of a `Dispatch` implementation (the Python executor threads in `py::worker`).
+
+pub mod claim;
+pub mod complete;
+pub mod config;
+pub mod deadlines;
+pub mod failure_tx;
+pub mod lease;
+pub mod lifecycle;
+pub mod maintenance;
+pub mod running;
+pub mod scheduler;
+pub mod slots;
+pub mod stats;
+pub mod task;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, watch};
+
+pub use config::WorkerConfig;
+pub use running::Running;
+pub use slots::{SlotKind, Slots};
+pub use stats::Stats;
+pub use task::{ClaimedTask, Decision, Failure, FailureKind};
+
+use crate::error::Result;
+
+/// What the engine needs from whoever runs tasks.
+pub trait Dispatch: Send + Sync + 'static {
+    /// Start these attempts (never blocks). Each one must end with `Engine::finish_attempt`.
+    fn dispatch(&self, kind: SlotKind, tasks: Vec<Arc<ClaimedTask>>);
+    /// The attempt passed its deadline (its control is now timed out): interrupt it.
+    fn interrupt(&self, task_id: i64);
+    /// A cancel was requested for this running attempt (its `cancelled` flag is already set).
+    fn cancel(&self, task_id: i64);
+    /// The attempt is still running long after its deadline and the engine gave up on it: free
+    /// the executor capacity it holds (a replacement thread), and finalize the attempt as timed
+    /// out (running the failure hook if it was the last attempt), then `finish_attempt` it.
+    fn abandon(&self, kind: SlotKind, task: Arc<ClaimedTask>);
+}
+
+/// A request to the claim loop.
+#[derive(Debug, Clone, Copy)]
+pub enum Wake {
+    /// New work may be due now.
+    Now,
+    /// Work becomes due at this database time.
+    At(DateTime<Utc>),
+}
+
+/// The result of an attempt, for the completion batcher.
+#[derive(Debug)]
+pub struct Completion {
+    pub task_id: i64,
+    pub attempt: i32,
+    pub decision: Decision,
+    pub failure: Option<Failure>,
+}
+
+pub struct Engine {
+    pub config: WorkerConfig,
+    pub pg_config: tokio_postgres::Config,
+    pub pool: Pool,
+    pub running: Running,
+    pub slots: Slots,
+    pub stats: Stats,
+    worker_id: AtomicI64,
+    /// Database clock minus local clock, in ms: timers convert database times with it.
+    clock_offset_ms: AtomicI64,
+    completions: mpsc::UnboundedSender<Completion>,
+    wakes: mpsc::UnboundedSender<Wake>,
+    /// True once the worker stops claiming.
+    stopping: watch::Sender<bool>,
+    /// True once everything must stop (after the graceful part of a stop).
+    shutdown: watch::Sender<bool>,
+}
+
+/// The receiving ends an engine's loops consume, handed out once by `Engine::new`.
+pub struct EngineChannels {
+    pub completions: mpsc::UnboundedReceiver<Completion>,
+    pub wakes: mpsc::UnboundedReceiver<Wake>,
+}
+
+impl Engine {
+    pub fn new(
+        config: WorkerConfig,
+        pg_config: tokio_postgres::Config,
+        pool: Pool,
+    ) -> Result<(Arc<Self>, EngineChannels)> {
+        config.validate()?;
+        let (completions_tx, completions) = mpsc::unbounded_channel();
+        let (wakes_tx, wakes) = mpsc::unbounded_channel();
+        let async_slots = if config.async_task_names.is_empty() {
+            0
+        } else {
+            config.async_concurrency
+        };
+        let engine = Self {
+            slots: Slots::new(config.concurrency, async_slots),
+            config,
+            pg_config,
+            pool,
+            running: Running::default(),
+            stats: Stats::default(),
+            worker_id: AtomicI64::new(0),
+            clock_offset_ms: AtomicI64::new(0),
+            completions: completions_tx,
+            wakes: wakes_tx,
+            stopping: watch::channel(false).0,
+            shutdown: watch::channel(false).0,
+        };
+        Ok((Arc::new(engine), EngineChannels { completions, wakes }))
+    }
+
+    #[must_use]
+    pub fn worker_id(&self) -> i64 {
+        self.worker_id.load(Ordering::Acquire)
+    }
+
+    pub fn set_worker_id(&self, id: i64) {
+        self.worker_id.store(id, Ordering::Release);
+    }
+
+    /// The database's idea of now, from the local clock and the measured offset.
+    #[must_use]
+    pub fn db_now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Record the database time observed around a round trip that started at `sent` (local time).
+    pub fn observe_db_time(&self, db_time: DateTime<Utc>, sent: DateTime<Utc>) {
+        let now = Utc::now();
+        let midpoint = sent + (now - sent) / 2;
+        self.clock_offset_ms
+            .store((db_time - midpoint).num_milliseconds(), Ordering::Relaxed);
+    }
+
+    /// How long from now (local) until database time `at`.
+    #[must_use]
+    pub fn until(&self, at: DateTime<Utc>) -> std::time::Duration {
+        (at - self.db_now()).to_std().unwrap_or_default()
+    }
+
+    pub fn wake(&self, wake: Wake) {
+        let _ = self.wakes.send(wake);
+    }
+
+    pub fn complete(&self, completion: Completion) {
+        if self.completions.send(completion).is_err() {
+            log::error!("completion batcher is gone; an attempt result is dropped (the task will be rescued)");
+        }
+    }
+
+    /// The attempt's executor is done with it (its result, if any, was handed to `complete`).
+    pub fn finish_attempt(&self, task_id: i64, kind: SlotKind) {
+        self.running.remove(task_id);
+        self.slots.release(kind);
+    }
+
+    #[must_use]
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    #[must_use]
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    pub fn begin_stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    #[must_use]
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn shut_down(&self) {
+        self.stopping.send_replace(true);
+        self.shutdown.send_replace(true);
+    }
+}
