@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
 from anclax_fast.codegen import load_spec, render_package, write_package
 
 __all__ = ["build_spec", "main"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -45,12 +45,9 @@ class ParamsModel(BaseModel):
     - Unknown fields are ignored (unless the schema says ``additionalProperties: false``): a
       payload written by a newer deploy, with a new optional field, still decodes on an older
       worker.
-    - Validators are built on first use, not at import: a package of hundreds of tasks imports
-      quickly, and a worker builds only the models of the tasks it runs.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
-        defer_build=True,
         extra="ignore",
         validate_by_name=True,
         validate_by_alias=True,
@@ -98,15 +95,17 @@ class CronJob:
     parameters: Mapping[str, Any] | None = None
 
     def render_parameters(self, fire_time: datetime) -> dict[str, Any]:
-        """The parameters for the fire at ``fire_time`` (tz-aware): every ``${fireTime}`` in a
-        string value becomes the fire time in RFC 3339 (``2024-05-01T02:00:00Z``), every
-        ``${fireDate}`` its date (``2024-05-01``), both in the fire time's own zone."""
+        """The parameters for the fire at ``fire_time`` (tz-aware, in the schedule's zone), as
+        the engine makes them (``anclax.fire_payload``): every ``${fireTime}`` in a string value
+        becomes the fire time in RFC 3339, in UTC (``2024-05-01T00:30:00Z``), every
+        ``${fireDate}`` its date in the schedule's zone (``2024-05-01``)."""
         if fire_time.tzinfo is None or fire_time.utcoffset() is None:
             raise ValueError("fire_time must be timezone-aware")
-        replacements = {
-            "${fireTime}": fire_time.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "${fireDate}": fire_time.date().isoformat(),
-        }
+        utc = fire_time.astimezone(timezone.utc).replace(tzinfo=None)
+        text = utc.isoformat(timespec="seconds")
+        if utc.microsecond:
+            text += f".{utc.microsecond:06d}".rstrip("0")
+        replacements = {"${fireTime}": f"{text}Z", "${fireDate}": fire_time.date().isoformat()}
         return {key: _substitute(value, replacements) for key, value in (self.parameters or {}).items()}
 
 

@@ -79,6 +79,16 @@ class SourceDoc:
         key = self.keys.get(path)
         return _mark(key) if key is not None else self.mark(path)
 
+    def problem_in_text(self, message: str, path: Path, offset: int) -> SpecProblem:
+        """A problem at character ``offset`` of the string at ``path`` (a parser's position), when
+        the string is written on one line without escapes; else at the string's start."""
+        node = self.values.get(path)
+        where = self.mark(path)
+        if isinstance(node, ScalarNode) and node.start_mark.line == node.end_mark.line and "\\" not in node.value:
+            quoted = 1 if node.style in {'"', "'"} else 0
+            return SpecProblem(message, self.file, where.line, where.col + quoted + offset)
+        return SpecProblem(message, self.file, where.line, where.col)
+
     def problem(self, message: str, path: Path, *, at_key: bool = False) -> SpecProblem:
         where = self.key_mark(path) if at_key else self.mark(path)
         return SpecProblem(message, self.file, where.line, where.col)

@@ -7,8 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from anclax_fast.cli import EXIT_OK, EXIT_STALE, EXIT_USAGE, main
-from codegen_helpers import SPECS, VENV_BIN
+from tests.unit.codegen.codegen_helpers import SPECS, VENV_BIN
 
 TUTORIAL = SPECS / "tutorial.yaml"
 

@@ -13,12 +13,13 @@ from typing import Any, cast
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from anclax_fast.codegen import load_spec_text, render_package
 from anclax_fast.codegen.load import build_models
 from anclax_fast.errors import SpecError
-from codegen_helpers import SPECS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from tests.unit.codegen.codegen_helpers import SPECS
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,9 @@ import subprocess
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from anclax_fast.codegen.layout import (
     Doc,
     Json,
@@ -24,9 +27,7 @@ from anclax_fast.codegen.layout import (
     width,
 )
 from anclax_fast.codegen.literals import docstring, number, string
-from codegen_helpers import VENV_BIN
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from tests.unit.codegen.codegen_helpers import VENV_BIN
 
 pytestmark = pytest.mark.slow
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from anclax_fast.codegen import load_spec_text, render_package
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

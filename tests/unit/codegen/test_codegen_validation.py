@@ -20,7 +20,7 @@ EXPECTED = [
     "only letters, digits and underscores",
     "3:18: description of task 'send-email' must be a string, not an integer",
     "5:5: unknown key 'retrypolicy' in task 'SendEmail'; did you mean 'retryPolicy'?",
-    "7:17: retryPolicy.interval of task 'SendEmail': invalid duration '1x'",
+    "7:18: retryPolicy.interval of task 'SendEmail': invalid duration '1x'",
     "8:20: retryPolicy.maxAttempts of task 'SendEmail' must be -1 (unlimited) or at "
     "least 1 (total attempts, the first included), not 0",
     "9:14: timeout of task 'SendEmail': invalid duration '0s'",
@@ -111,6 +111,14 @@ def test_all_problems_at_once_with_positions() -> None:
 )
 def test_structure_problems(spec: str, expected: list[str]) -> None:
     assert problems(spec) == expected
+
+
+def test_duration_problems_point_at_the_offending_character() -> None:
+    found = problems(
+        'tasks:\n  - name: A\n    timeout: "1h 5x"\n    retryPolicy: {interval: "1m,2m,3q", maxAttempts: 2}\n'
+    )
+    assert [problem.split(": ")[0] for problem in found] == ["3:17", "4:37"]
+    assert found[1].startswith("4:37: retryPolicy.interval of task 'A': invalid duration '1m,2m,3q' at position 7")
 
 
 def test_x_keys_at_the_top_hold_anchors() -> None:
