@@ -18,6 +18,7 @@ from typing import Any, ClassVar, cast
 from pydantic import BaseModel, ConfigDict
 
 from anclax_fast.errors import ConfigurationError
+from anclax_fast.retry import parse_interval
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -71,10 +72,6 @@ class RetryPolicy:
     max_attempts: int
 
     def __post_init__(self) -> None:
-        # Imported here, not at the top: anclax_fast.retry loads the compiled core, and this module
-        # is imported by everything, the generator's loader included.
-        from anclax_fast.retry import parse_interval  # noqa: PLC0415
-
         if not isinstance(self.interval, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigurationError(f"retry interval must be a string such as '30m', not {self.interval!r}")
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):  # pyright: ignore[reportUnnecessaryIsInstance]

@@ -134,8 +134,10 @@ class Json:
 
     def lay_out(self, value: object, indent: str, column: int, tail: int) -> str:
         text = self._flats.get(id(value))
-        if text is None or _fits(column, text, tail):
-            return text if text is not None else self._flat(value)
+        if text is None:
+            return self._flat(value)  # a scalar: cannot break
+        if not value or _fits(column, text, tail):
+            return text  # an empty dict or list stays "{}" / "[]" however long the line
         inner = indent + INDENT
         if type(value) is dict:
             lines: list[str] = []
