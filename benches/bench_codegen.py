@@ -1,11 +1,14 @@
 """How long ``anclax-fast generate`` takes for a large spec (the target: 500 tasks in under 2 s).
 
-Builds a spec of N tasks shaped like real ones (nested objects, arrays of objects, enums, every
-format, shared ``$ref`` schemas, retry policies, labels, and every tenth task a cron task with
-``${fireTime}`` parameters, which makes the generator build and run the models), then times the
-stages of a generate several times and reports the median:
+Builds a spec of N tasks and times the stages of a generate several times, reporting medians:
 
-    python benches/bench_codegen.py [--tasks 500] [--runs 5]
+    python benches/bench_codegen.py [--tasks 500] [--runs 5] [--shape heavy|tutorial]
+
+``heavy`` (the default) tasks have nested objects, arrays of objects, enums, several formats, a
+shared ``$ref`` schema, retry policies and labels, and every tenth is a cron task with
+``${fireTime}`` parameters (which makes the generator build and run those models): about two
+models and 10 kB of code per task. ``tutorial`` repeats the Anclax tutorial's nine tasks (flat
+parameters of two to four fields), closer to a typical application.
 
 Results are recorded by hand in benches/RESULTS.md ("Code generator").
 """
@@ -18,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -26,6 +30,7 @@ from anclax_fast.codegen import load_spec, render_package, write_package
 __all__ = ["build_spec", "main"]
 
 TARGET_SECONDS = 2.0
+SPECS = Path(__file__).resolve().parent.parent / "codegen" / "specs"
 
 
 def _task(index: int) -> dict[str, object]:
@@ -77,8 +82,20 @@ def _task(index: int) -> dict[str, object]:
     return task
 
 
+def build_tutorial_spec(tasks: int) -> str:
+    """``tasks`` copies of the tutorial's tasks (renamed ``<Name><n>``), as YAML text."""
+    document = cast("dict[str, list[dict[str, object]]]", yaml.safe_load((SPECS / "tutorial.yaml").read_text("utf-8")))
+    tutorial = document["tasks"]
+    copies: list[dict[str, object]] = []
+    for index in range(tasks):
+        task = dict(tutorial[index % len(tutorial)])
+        task["name"] = f"{task['name']}{index}"
+        copies.append(task)
+    return _dump({"tasks": copies})
+
+
 def build_spec(tasks: int) -> str:
-    """A spec of ``tasks`` task definitions, as YAML text."""
+    """A spec of ``tasks`` heavy task definitions, as YAML text."""
     spec = {
         "components": {
             "schemas": {
@@ -95,7 +112,11 @@ def build_spec(tasks: int) -> str:
         },
         "tasks": [_task(index) for index in range(tasks)],
     }
-    return yaml.safe_dump(spec, sort_keys=False)
+    return _dump(spec)
+
+
+def _dump(value: object) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)  # pyright: ignore[reportUnknownMemberType]
 
 
 def _time(function: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -115,13 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=500, help="task definitions in the spec (default 500)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported (default 5)")
+    parser.add_argument("--shape", choices=["heavy", "tutorial"], default="heavy", help="what the tasks look like")
     args = parser.parse_args(argv)
     tasks: int = args.tasks
     runs: int = args.runs
+    shape: str = args.shape
     with tempfile.TemporaryDirectory(prefix="anclax-bench-codegen-") as directory:
         root = Path(directory)
         spec = root / "tasks.yaml"
-        spec.write_text(build_spec(tasks), encoding="utf-8")
+        spec.write_text(build_spec(tasks) if shape == "heavy" else build_tutorial_spec(tasks), encoding="utf-8")
         spec_bytes = spec.stat().st_size
         loaded = load_spec(spec)
         files = render_package(loaded.ir, out="taskgen")
@@ -137,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         total_times = _time(whole, runs)
     total = total_times[0]
     print(
-        f"generate of a {tasks}-task spec ({spec_bytes / 1e3:.0f} kB of YAML; {len(loaded.ir.models)} models, "
+        f"generate of a {tasks}-task {shape} spec ({spec_bytes / 1e3:.0f} kB of YAML; {len(loaded.ir.models)} models, "
         f"{size / 1e6:.1f} MB of code), median of {runs} runs:"
     )
     for label, (wall, cpu) in (

@@ -87,7 +87,10 @@ def is_task_name(name: str) -> bool:
 @functools.lru_cache(maxsize=65536)  # a spec repeats its property names; generate asks often
 def _words(name: str) -> tuple[str, ...]:
     words: list[str] = []
-    for chunk in re.split(r"[\W_]+", unicodedata.normalize("NFKC", name)):
+    # Characters that cannot continue a Python identifier (some digits and symbols of other
+    # scripts count as word characters) separate words, like punctuation.
+    text = "".join(char if f"a{char}".isidentifier() else " " for char in unicodedata.normalize("NFKC", name))
+    for chunk in re.split(r"[\W_]+", text):
         for index, word in enumerate(_WORD.findall(chunk)):
             if index > 0 and (word.isdigit() or (words[-1][-1].isdigit() and word[0].islower())):
                 words[-1] += word

@@ -22,6 +22,7 @@ from typing import cast
 
 from pydantic import BaseModel, ValidationError
 
+from anclax_fast.codegen.gcpause import without_cyclic_gc
 from anclax_fast.codegen.ir import Constrained, DictOf, ListOf, ModelIR, ModelRef, Nullable, ParamType, SpecIR, TaskIR
 from anclax_fast.codegen.render import render_models_module
 from anclax_fast.codegen.schema import check_structure, where
@@ -68,6 +69,7 @@ def load_spec(path: FilePath, *, source: str | None = None) -> LoadedSpec:
     return load_spec_text(text, name)
 
 
+@without_cyclic_gc
 def load_spec_text(text: str, source: str) -> LoadedSpec:
     """Load and validate spec ``text``; ``source`` names it in messages."""
     doc = parse_yaml(text, source)

@@ -19,6 +19,7 @@ from functools import cache
 
 import jinja2
 
+from anclax_fast.codegen.gcpause import without_cyclic_gc
 from anclax_fast.codegen.ir import (
     Constrained,
     DictOf,
@@ -634,6 +635,7 @@ def render_models_module(ir: SpecIR) -> str:
     return _models_module(ir, f"{HEADER_PREFIX} from {_comment(ir.source)}. DO NOT EDIT.", stub=False)
 
 
+@without_cyclic_gc
 def render_package(ir: SpecIR, *, out: str) -> list[GeneratedFile]:
     """Every file of the package (``.py``, ``.pyi``, ``py.typed``), sorted by path. ``out`` is
     how the output directory is named in the regenerate command of the headers."""

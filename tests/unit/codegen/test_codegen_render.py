@@ -4,11 +4,13 @@ visible at a glance. To accept a deliberate change, rewrite the ``.txt`` files f
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
 from anclax_fast.codegen import load_spec_text, render_package
+from anclax_fast.codegen.gcpause import without_cyclic_gc
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SPEC = SNAPSHOTS / "delete_opaque_key.yaml"
@@ -28,3 +30,22 @@ def test_every_module_has_a_snapshot() -> None:
 def test_module_snapshot(path: str) -> None:
     expected = (SNAPSHOTS / f"delete_opaque_key.{path}.txt").read_text(encoding="utf-8")
     assert _render()[path] == expected
+
+
+def test_generate_pauses_the_cyclic_collector_and_restores_it() -> None:
+    seen: list[bool] = []
+
+    @without_cyclic_gc
+    def probe() -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    probe()
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        probe()
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
