@@ -153,7 +153,8 @@ impl Engine {
 
     pub fn complete(&self, completion: Completion) {
         if self.completions.send(completion).is_err() {
-            log::error!("completion batcher is gone; an attempt result is dropped (the task will be rescued)");
+            // Only after a stop: the attempt was released (or will be rescued) already.
+            log::debug!("a result arrived after the worker stopped; it is dropped");
         }
     }
 
