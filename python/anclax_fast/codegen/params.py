@@ -145,6 +145,25 @@ _INT_FORMATS: dict[str, tuple[int, int]] = {
 }
 _NUMBER_FORMATS = frozenset({"float", "double"})
 _SIMPLE_KINDS: dict[str, ScalarKind] = {"boolean": "bool", "null": "none"}
+# What the values of keywords must be (as the JSON Schema metaschema says); the keywords that
+# carry numbers, lists of names or schemas are checked where they are read.
+_KEYWORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "title": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "format": ((str,), "a string"),
+    "$comment": ((str,), "a string"),
+    "$schema": ((str,), "a string"),
+    "contentEncoding": ((str,), "a string"),
+    "contentMediaType": ((str,), "a string"),
+    "examples": ((list,), "a list"),
+    "deprecated": ((bool,), "true or false"),
+    "readOnly": ((bool,), "true or false"),
+    "writeOnly": ((bool,), "true or false"),
+    "nullable": ((bool,), "true or false"),
+    "properties": ((dict,), "a mapping of property names to schemas"),
+    "additionalProperties": ((bool, dict), "true, false or a schema"),
+}
+_ABSENT = object()
 _MAX_DEPTH = 32
 
 
@@ -348,9 +367,9 @@ class ParamsBuilder:
     def _kind(self, schema: dict[str, object], path: Path) -> str:
         """The one non-null JSON type of ``schema`` (inferred when ``type`` is absent), or
         ``"any"`` for a schema that allows anything."""
-        declared = schema.get("type")
-        if declared is None:
+        if "type" not in schema:
             return self._infer_kind(schema, path)
+        declared = schema["type"]
         names = [declared] if isinstance(declared, str) else declared
         if not is_list(names) or not names or not all(isinstance(n, str) for n in names):
             raise self._invalid(
@@ -409,11 +428,12 @@ class ParamsBuilder:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 message = f"unknown JSON Schema keyword {key!r} in {where(self.doc.data, path)}{hint}"
             ok = self._reject(message, key_path, at_key=True)
-        for key in ("description", "title", "format"):
-            if key in schema and not isinstance(schema[key], str):
-                ok = self._reject(f"{where(self.doc.data, (*path, key))} must be a string", (*path, key))
-        if "nullable" in schema and not isinstance(schema["nullable"], bool):
-            ok = self._reject(f"{where(self.doc.data, (*path, 'nullable'))} must be true or false", (*path, "nullable"))
+        for key, (types, expected) in _KEYWORD_TYPES.items():
+            value = schema.get(key, _ABSENT)
+            if value is not _ABSENT and (
+                not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+            ):
+                ok = self._reject(f"{where(self.doc.data, (*path, key))} must be {expected}", (*path, key))
         return ok
 
     def _nullable(self, schema: dict[str, object]) -> bool:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from anclax_fast.codegen import load_spec_text, render_package
 from anclax_fast.codegen.load import build_models
@@ -79,6 +80,9 @@ def _generate(text: str) -> None:
     except SpecError as err:
         _check_problems(err)
         return
+    for task in loaded.ir.tasks:
+        if task.schema is not None:  # the subset reader accepts only valid JSON Schema
+            Draft202012Validator.check_schema(task.schema)
     files = render_package(loaded.ir, out="taskgen")
     for generated in files:
         if generated.path.endswith((".py", ".pyi")):
