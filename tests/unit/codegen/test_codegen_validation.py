@@ -244,6 +244,17 @@ def test_generated_names_must_not_collide() -> None:
             "{type: object, properties: {a: {minimum: 1, minLength: 1}}}",
             "has no 'type' and its keywords do not say which",
         ),
+        ("{type: object, properties: null}", "properties of task 'A' must be a mapping of property names to schemas"),
+        ("{type: null, properties: {a: {type: string}}}", "parameters.type of task 'A' must be a type name"),
+        ("{type: object, properties: {a: {type: string, examples: 5}}}", "examples of task 'A' must be a list"),
+        (
+            "{type: object, properties: {a: {type: string, deprecated: 'no'}}}",
+            "deprecated of task 'A' must be true or false",
+        ),
+        (
+            "{type: object, additionalProperties: null, properties: {a: {type: string}}}",
+            "additionalProperties of task 'A' must be true, false or a schema",
+        ),
     ],
 )
 def test_parameter_schema_problems(schema: str, message: str) -> None:
