@@ -33,7 +33,14 @@ impl Handlers {
             let name = PyString::intern(table.py(), &name_str).unbind();
             handlers.insert(
                 name_str,
-                Handler { name, execute, validate, is_async, hook, metrics: TaskMetrics::default() },
+                Handler {
+                    name,
+                    execute,
+                    validate,
+                    is_async,
+                    hook,
+                    metrics: TaskMetrics::default(),
+                },
             );
         }
         Ok(Self(handlers))

@@ -197,17 +197,27 @@ impl Executor {
                 Decision::Retry { delay, .. } => format!("retrying in {delay:?}"),
                 _ => "failed for good".to_owned(),
             };
-            let attempts = if task.max_attempts < 0 { "∞".to_owned() } else { task.max_attempts.to_string() };
+            let attempts = if task.max_attempts < 0 {
+                "∞".to_owned()
+            } else {
+                task.max_attempts.to_string()
+            };
             log::warn!(
                 "task {} ({}) attempt {}/{attempts} failed, {next}: {}{}",
                 task.id,
                 task.name,
                 task.attempt,
                 failure.message,
-                failure.traceback.as_deref().map(|tb| format!("\n{tb}")).unwrap_or_default()
+                failure
+                    .traceback
+                    .as_deref()
+                    .map(|tb| format!("\n{tb}"))
+                    .unwrap_or_default()
             );
         }
-        let Some(handler) = self.handlers.get(&task.name) else { return };
+        let Some(handler) = self.handlers.get(&task.name) else {
+            return;
+        };
         let metrics = &handler.metrics;
         let counter = match decision {
             Decision::Complete => &metrics.completed,
