@@ -14,6 +14,7 @@ The generator and the runtime (worker dispatch, ``anclax-fast tasks``) share the
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import unicodedata
@@ -83,6 +84,21 @@ def is_task_name(name: str) -> bool:
     return TASK_NAME.fullmatch(name) is not None
 
 
+@functools.lru_cache(maxsize=65536)  # a spec repeats its property names; generate asks often
+def _words(name: str) -> tuple[str, ...]:
+    words: list[str] = []
+    # Characters that cannot continue a Python identifier (some digits and symbols of other
+    # scripts count as word characters) separate words, like punctuation.
+    text = "".join(char if f"a{char}".isidentifier() else " " for char in unicodedata.normalize("NFKC", name))
+    for chunk in re.split(r"[\W_]+", text):
+        for index, word in enumerate(_WORD.findall(chunk)):
+            if index > 0 and (word.isdigit() or (words[-1][-1].isdigit() and word[0].islower())):
+                words[-1] += word
+            else:
+                words.append(word)
+    return tuple(words)
+
+
 def split_words(name: str) -> list[str]:
     """The words of a name, split at underscores, other punctuation and case changes.
 
@@ -90,14 +106,7 @@ def split_words(name: str) -> list[str]:
     (``int32Value`` → ``int32``, ``Value``; ``2fa`` → ``2fa``); letters of scripts without case stay
     together (``名前``).
     """
-    words: list[str] = []
-    for chunk in re.split(r"[\W_]+", unicodedata.normalize("NFKC", name)):
-        for index, word in enumerate(_WORD.findall(chunk)):
-            if index > 0 and (word.isdigit() or (words[-1][-1].isdigit() and word[0].islower())):
-                words[-1] += word
-            else:
-                words.append(word)
-    return words
+    return list(_words(name))
 
 
 def snake_case(name: str) -> str:

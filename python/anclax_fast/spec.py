@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
 from anclax_fast.errors import ConfigurationError
+from anclax_fast.retry import parse_interval
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -71,10 +72,6 @@ class RetryPolicy:
     max_attempts: int
 
     def __post_init__(self) -> None:
-        # Imported here, not at the top: anclax_fast.retry loads the compiled core, and this module
-        # is imported by everything, the generator's loader included.
-        from anclax_fast.retry import parse_interval  # noqa: PLC0415
-
         if not isinstance(self.interval, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ConfigurationError(f"retry interval must be a string such as '30m', not {self.interval!r}")
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -95,15 +92,17 @@ class CronJob:
     parameters: Mapping[str, Any] | None = None
 
     def render_parameters(self, fire_time: datetime) -> dict[str, Any]:
-        """The parameters for the fire at ``fire_time`` (tz-aware): every ``${fireTime}`` in a
-        string value becomes the fire time in RFC 3339 (``2024-05-01T02:00:00Z``), every
-        ``${fireDate}`` its date (``2024-05-01``), both in the fire time's own zone."""
+        """The parameters for the fire at ``fire_time`` (tz-aware, in the schedule's zone), as
+        the engine makes them (``anclax.fire_payload``): every ``${fireTime}`` in a string value
+        becomes the fire time in RFC 3339, in UTC (``2024-05-01T00:30:00Z``), every
+        ``${fireDate}`` its date in the schedule's zone (``2024-05-01``)."""
         if fire_time.tzinfo is None or fire_time.utcoffset() is None:
             raise ValueError("fire_time must be timezone-aware")
-        replacements = {
-            "${fireTime}": fire_time.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "${fireDate}": fire_time.date().isoformat(),
-        }
+        utc = fire_time.astimezone(timezone.utc).replace(tzinfo=None)
+        text = utc.isoformat(timespec="seconds")
+        if utc.microsecond:
+            text += f".{utc.microsecond:06d}".rstrip("0")
+        replacements = {"${fireTime}": f"{text}Z", "${fireDate}": fire_time.date().isoformat()}
         return {key: _substitute(value, replacements) for key, value in (self.parameters or {}).items()}
 
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
+
+from anclax_fast.codegen.literals import number, string
 
 __all__ = [
     "INDENT",
@@ -24,6 +27,7 @@ __all__ = [
     "Concat",
     "Doc",
     "Group",
+    "Json",
     "Text",
     "Union",
     "annotated_assignment",
@@ -47,6 +51,10 @@ class Text:
 
     text: str
 
+    @property
+    def flat(self) -> str:
+        return self.text
+
 
 @dataclass(frozen=True, slots=True)
 class Group:
@@ -59,6 +67,14 @@ class Group:
     subscript: bool = False
     # A tuple display with one element needs its comma even on one line: ``("gpu",)``.
     tuple_display: bool = False
+    # The one-line form, computed once: layout asks for it at every level of the tree.
+    flat: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        inner = ", ".join(item.flat for item in self.items)
+        if self.tuple_display and len(self.items) == 1:
+            inner += ","
+        object.__setattr__(self, "flat", f"{self.open}{inner}{self.close}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +82,10 @@ class Concat:
     """Docs written one after the other; when too long, the last group among them breaks."""
 
     parts: tuple[Doc, ...]
+    flat: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flat", "".join(part.flat for part in self.parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +93,64 @@ class Union:
     """``A | B | ...`` in an annotation."""
 
     operands: tuple[Doc, ...]
+    flat: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flat", " | ".join(operand.flat for operand in self.operands))
 
 
-Doc = Text | Group | Concat | Union
+class Json:
+    """A JSON value (from the spec) as a Python literal: dicts and lists break like groups.
+
+    Laid out directly rather than through a tree of :class:`Group` objects: parameter schemas
+    make up most of a large spec's ``spec.py``. The one-line form of every nested dict and list is
+    computed once, bottom up, and looked up by identity while laying out.
+    """
+
+    __slots__ = ("_flats", "flat", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self._flats: dict[int, str] = {}
+        self.flat = self._flat(value)
+
+    def _flat(self, value: object) -> str:
+        kind = type(value)
+        if kind is dict:
+            pairs = cast("dict[str, object]", value).items()
+            text = "{" + ", ".join(f"{string(key)}: {self._flat(item)}" for key, item in pairs) + "}"
+        elif kind is list:
+            text = "[" + ", ".join(self._flat(item) for item in cast("list[object]", value)) + "]"
+        elif kind is str:
+            return string(cast("str", value))
+        elif value is None or kind is bool:
+            return repr(value)
+        elif kind is int or kind is float:
+            return number(cast("float", value))
+        else:
+            raise TypeError(f"not a JSON value: {value!r}")
+        self._flats[id(value)] = text
+        return text
+
+    def lay_out(self, value: object, indent: str, column: int, tail: int) -> str:
+        text = self._flats.get(id(value))
+        if text is None:
+            return self._flat(value)  # a scalar: cannot break
+        if not value or _fits(column, text, tail):
+            return text  # an empty dict or list stays "{}" / "[]" however long the line
+        inner = indent + INDENT
+        if type(value) is dict:
+            lines: list[str] = []
+            for key, item in cast("dict[str, object]", value).items():
+                head = f"{string(key)}: "
+                lines.append(f"{inner}{head}{self.lay_out(item, inner, len(inner) + width(head), 1)},")
+            return "{\n" + "\n".join(lines) + f"\n{indent}}}"
+        items = cast("list[object]", value)
+        lines = [f"{inner}{self.lay_out(item, inner, len(inner), 1)}," for item in items]
+        return "[\n" + "\n".join(lines) + f"\n{indent}]"
+
+
+Doc = Text | Group | Concat | Union | Json
 
 
 def call(name: str, items: Sequence[Doc]) -> Concat:
@@ -88,21 +163,14 @@ def subscript(name: str, items: Sequence[Doc]) -> Concat:
 
 def flat(doc: Doc) -> str:
     """The one-line form of ``doc``."""
-    if isinstance(doc, Text):
-        return doc.text
-    if isinstance(doc, Concat):
-        return "".join(flat(part) for part in doc.parts)
-    if isinstance(doc, Union):
-        return " | ".join(flat(operand) for operand in doc.operands)
-    inner = ", ".join(flat(item) for item in doc.items)
-    if doc.tuple_display and len(doc.items) == 1:
-        inner += ","
-    return f"{doc.open}{inner}{doc.close}"
+    return doc.flat
 
 
 def width(text: str) -> int:
     """Columns ``text`` takes in an editor, as ruff counts them: East Asian wide and full-width
     characters take two, combining marks and format characters none."""
+    if text.isascii():
+        return len(text)
     total = 0
     for char in text:
         if char.isascii():
@@ -121,6 +189,8 @@ def _fits(column: int, text: str, tail: int) -> bool:
 def layout(doc: Doc, indent: str, column: int, tail: int = 0) -> str:
     """``doc`` starting at ``column`` of a line indented by ``indent``, with ``tail`` characters
     following it on its last line (``,`` or ``:``). Returns the text with embedded newlines."""
+    if isinstance(doc, Json):
+        return doc.lay_out(doc.value, indent, column, tail)
     one_line = flat(doc)
     if _fits(column, one_line, tail) or isinstance(doc, Text):
         return one_line

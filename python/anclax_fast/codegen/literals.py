@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import cast
-
-from anclax_fast.codegen.layout import Concat, Doc, Group, Text
-
-__all__ = ["docstring", "json_doc", "number", "string"]
+__all__ = ["docstring", "number", "string"]
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -28,6 +23,8 @@ def _escape(char: str) -> str:
 def string(value: str) -> str:
     """A string literal: double quotes unless the text holds more double than single quotes
     (ruff's preference), unprintable characters escaped, everything else kept as is."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'  # the common case, without looking at each character
     quote = "'" if value.count('"') > value.count("'") else '"'
     body = "".join(f"\\{char}" if char == quote else _escape(char) for char in value)
     return f"{quote}{body}{quote}"
@@ -43,35 +40,6 @@ def number(value: float) -> str:
     return text.replace("e+", "e")
 
 
-def json_doc(value: object) -> Doc:
-    """A JSON-compatible value (str, int, float, bool, None, list, dict with str keys) as a
-    Python literal; lists become tuples when ``as_tuple`` is wanted by the caller."""
-    if value is None or isinstance(value, bool):
-        return Text(repr(value))
-    if isinstance(value, str):
-        return Text(string(value))
-    if isinstance(value, (int, float)):
-        return Text(number(value))
-    if isinstance(value, Mapping):
-        items = [
-            Concat((Text(f"{string(key)}: "), json_doc(item)))
-            for key, item in _json_items(cast("Mapping[object, object]", value))
-        ]
-        return Group("{", tuple(items), "}")
-    if isinstance(value, (list, tuple)):
-        return Group("[", tuple(json_doc(item) for item in cast("Sequence[object]", value)), "]")
-    raise TypeError(f"not a JSON value: {value!r}")
-
-
-def _json_items(mapping: Mapping[object, object]) -> list[tuple[str, object]]:
-    items: list[tuple[str, object]] = []
-    for key, item in mapping.items():
-        if not isinstance(key, str):
-            raise TypeError(f"mapping keys must be strings, not {key!r}")
-        items.append((key, item))
-    return items
-
-
 def docstring(text: str, indent: str) -> str:
     """A docstring at ``indent`` for ``text`` (stripped, tabs expanded, lines right-trimmed).
 
@@ -79,7 +47,7 @@ def docstring(text: str, indent: str) -> str:
     would end the literal early or confuse ruff's docstring formatting is escaped.
     """
     lines = [line.rstrip() for line in text.expandtabs(4).strip().split("\n")]
-    body_lines = ["".join(_docstring_char(char) for char in line) for line in lines]
+    body_lines = [line if _plain(line) else "".join(_docstring_char(char) for char in line) for line in lines]
     body_lines = _dedent(body_lines)
     first = body_lines[0].lstrip()
     if first.startswith('"'):
@@ -91,6 +59,10 @@ def docstring(text: str, indent: str) -> str:
         return f'{indent}"""{first}"""'
     rest = [f"{indent}{line}" if line else "" for line in body_lines[1:]]
     return "\n".join([f'{indent}"""{first}', *rest, f'{indent}"""'])
+
+
+def _plain(line: str) -> bool:
+    return line.isascii() and line.isprintable() and "\\" not in line
 
 
 def _docstring_char(char: str) -> str:

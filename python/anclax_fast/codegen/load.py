@@ -13,8 +13,8 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path as FilePath
 from types import ModuleType
@@ -22,6 +22,7 @@ from typing import cast
 
 from pydantic import BaseModel, ValidationError
 
+from anclax_fast.codegen.gcpause import without_cyclic_gc
 from anclax_fast.codegen.ir import Constrained, DictOf, ListOf, ModelIR, ModelRef, Nullable, ParamType, SpecIR, TaskIR
 from anclax_fast.codegen.render import render_models_module
 from anclax_fast.codegen.schema import check_structure, where
@@ -68,6 +69,7 @@ def load_spec(path: FilePath, *, source: str | None = None) -> LoadedSpec:
     return load_spec_text(text, name)
 
 
+@without_cyclic_gc
 def load_spec_text(text: str, source: str) -> LoadedSpec:
     """Load and validate spec ``text``; ``source`` names it in messages."""
     doc = parse_yaml(text, source)
@@ -81,8 +83,9 @@ def load_spec_text(text: str, source: str) -> LoadedSpec:
     ir, semantic_problems = build_ir(doc, broken, source)
     problems.extend(semantic_problems)
     notes = list(ir.notes)
+    cron_tasks = [task.name for task in ir.tasks if task.cron is not None and task.cron.parameters is not None]
     if any(task.cron is not None for task in ir.tasks):
-        models = build_models(ir)
+        models = build_models(ir, only=cron_tasks)
         cron_problems, cron_notes = _check_cron_parameters(doc, ir, models)
         problems.extend(cron_problems)
         notes.extend(cron_notes)
@@ -96,14 +99,17 @@ def _sorted(problems: list[SpecProblem]) -> list[SpecProblem]:
     return sorted(unique, key=lambda p: (p.line or 0, p.col or 0))
 
 
-def build_models(ir: SpecIR) -> dict[str, type[BaseModel]]:
+def build_models(ir: SpecIR, *, only: Collection[str] | None = None) -> dict[str, type[BaseModel]]:
     """Execute the ``models.py`` that ``generate`` would write and return, per task name, its
-    parameter model class.
+    parameter model class; with ``only``, just the models those tasks need (cron parameters are
+    checked with a few models of a large spec, not all of them).
 
     The code runs as a module of its own, registered in ``sys.modules`` as an imported module would
     be (pydantic looks names up through the module of a class), and compiled without this
     module's ``from __future__ import annotations``, which would turn its annotations into strings.
     """
+    if only is not None:
+        ir = _subset(ir, set(only))
     name = f"anclax_fast._spec_models_{next(_module_numbers)}"
     module = ModuleType(name, f"Parameter models of {ir.source}")
     sys.modules[name] = module
@@ -117,6 +123,32 @@ def build_models(ir: SpecIR) -> dict[str, type[BaseModel]]:
 
 
 _module_numbers = itertools.count(1)
+
+
+def _subset(ir: SpecIR, task_names: set[str]) -> SpecIR:
+    """The IR with only the given tasks and the models their parameters use."""
+    tasks = tuple(task for task in ir.tasks if task.name in task_names)
+    by_name = {model.name: model for model in ir.models}
+    needed: set[str] = set()
+    pending = [task.params_alias_of or task.params_class for task in tasks]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending.extend(ref for f in by_name[name].fields for ref in _model_refs(f.type))
+    return replace(ir, tasks=tasks, models=tuple(model for model in ir.models if model.name in needed))
+
+
+def _model_refs(t: ParamType) -> list[str]:
+    if isinstance(t, ModelRef):
+        return [t.name]
+    if isinstance(t, (Nullable, Constrained)):
+        return _model_refs(t.inner)
+    if isinstance(t, ListOf):
+        return _model_refs(t.item)
+    if isinstance(t, DictOf):
+        return _model_refs(t.value)
+    return []
 
 
 def _task_path(doc: SourceDoc, name: str) -> Path:

@@ -15,13 +15,12 @@ such as ``maxlength`` does not silently drop a constraint.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import pydantic
-from jsonschema import Draft202012Validator
-from jsonschema.protocols import Validator
 
 from anclax_fast.codegen.ir import (
     Constrained,
@@ -146,6 +145,25 @@ _INT_FORMATS: dict[str, tuple[int, int]] = {
 }
 _NUMBER_FORMATS = frozenset({"float", "double"})
 _SIMPLE_KINDS: dict[str, ScalarKind] = {"boolean": "bool", "null": "none"}
+# What the values of keywords must be (as the JSON Schema metaschema says); the keywords that
+# carry numbers, lists of names or schemas are checked where they are read.
+_KEYWORD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "title": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "format": ((str,), "a string"),
+    "$comment": ((str,), "a string"),
+    "$schema": ((str,), "a string"),
+    "contentEncoding": ((str,), "a string"),
+    "contentMediaType": ((str,), "a string"),
+    "examples": ((list,), "a list"),
+    "deprecated": ((bool,), "true or false"),
+    "readOnly": ((bool,), "true or false"),
+    "writeOnly": ((bool,), "true or false"),
+    "nullable": ((bool,), "true or false"),
+    "properties": ((dict,), "a mapping of property names to schemas"),
+    "additionalProperties": ((bool, dict), "true, false or a schema"),
+}
+_ABSENT = object()
 _MAX_DEPTH = 32
 
 
@@ -232,7 +250,8 @@ class ParamsBuilder:
             self._add_model(ModelIR(params_class, f"{origin} It takes none.", ()))
             return TaskParams(params_class, None, optional=True, schema=None)
         if not is_mapping(schema):
-            raise self._invalid(f"{where(self.doc.data, path)} must be a mapping (a JSON Schema)", path)
+            self._reject(f"{where(self.doc.data, path)} must be a mapping (a JSON Schema)", path)
+            return None
         self._refs_in_progress.append(set())
         try:
             result = self._task_schema(params_class, origin, schema, path)
@@ -329,6 +348,11 @@ class ParamsBuilder:
         nullable = self._nullable(schema)
         result: ParamType | None
         if "enum" in schema or "const" in schema:
+            # Constraints next to an enum add nothing to the Literal, but must still be valid.
+            if not self._number_constraints(schema, path, []) or not self._string_constraints(
+                schema, path, Scalar("str"), []
+            ):
+                return None
             result = self._enum(schema, path, kind)
             if isinstance(result, Nullable):
                 return result
@@ -338,16 +362,14 @@ class ParamsBuilder:
             result = self._array(schema, path, hint, origin, depth)
         else:
             result = self._scalar(schema, path, kind, hint)
-        if result is None:
-            return None
-        return Nullable(result) if nullable and not isinstance(result, Nullable) else result
+        return _with_null(result) if nullable else result
 
     def _kind(self, schema: dict[str, object], path: Path) -> str:
         """The one non-null JSON type of ``schema`` (inferred when ``type`` is absent), or
         ``"any"`` for a schema that allows anything."""
-        declared = schema.get("type")
-        if declared is None:
+        if "type" not in schema:
             return self._infer_kind(schema, path)
+        declared = schema["type"]
         names = [declared] if isinstance(declared, str) else declared
         if not is_list(names) or not names or not all(isinstance(n, str) for n in names):
             raise self._invalid(
@@ -406,11 +428,12 @@ class ParamsBuilder:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 message = f"unknown JSON Schema keyword {key!r} in {where(self.doc.data, path)}{hint}"
             ok = self._reject(message, key_path, at_key=True)
-        for key in ("description", "title", "format"):
-            if key in schema and not isinstance(schema[key], str):
-                ok = self._reject(f"{where(self.doc.data, (*path, key))} must be a string", (*path, key))
-        if "nullable" in schema and not isinstance(schema["nullable"], bool):
-            ok = self._reject(f"{where(self.doc.data, (*path, 'nullable'))} must be true or false", (*path, "nullable"))
+        for key, (types, expected) in _KEYWORD_TYPES.items():
+            value = schema.get(key, _ABSENT)
+            if value is not _ABSENT and (
+                not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+            ):
+                ok = self._reject(f"{where(self.doc.data, (*path, key))} must be {expected}", (*path, key))
         return ok
 
     def _nullable(self, schema: dict[str, object]) -> bool:
@@ -704,10 +727,9 @@ class ParamsBuilder:
             )
         if value is None:
             return False, None
-        validator = cast("Validator", Draft202012Validator(schema))  # the protocol is typed, the class is not
-        errors = sorted(validator.iter_errors(cast("Any", value)), key=lambda e: e.message)
-        if errors:
-            raise self._invalid(f"{where(self.doc.data, key_path)} is invalid: {errors[0].message}", key_path)
+        error = _default_error(value, field_type)
+        if error is not None:
+            raise self._invalid(f"{where(self.doc.data, key_path)} is invalid: {error}", key_path)
         return True, cast("str | int | float | bool", value)
 
     # -- references -------------------------------------------------------------------------------
@@ -819,6 +841,57 @@ def _lookup(data: object, path: Path) -> object:
             return None
         value = value.get(str(part))
     return value
+
+
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+_LIMITS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
+    "ge": ("less than the minimum", lambda value, limit: value >= limit),
+    "gt": ("not greater than", lambda value, limit: value > limit),
+    "le": ("greater than the maximum", lambda value, limit: value <= limit),
+    "lt": ("not less than", lambda value, limit: value < limit),
+}
+
+
+def _default_error(value: object, t: ParamType) -> str | None:
+    """Why ``value`` is not a valid default for a field of (plain) type ``t``, if it is not: the
+    model would take an invalid default without complaint (pydantic does not validate defaults)."""
+    inner = t.inner if isinstance(t, Nullable) else t
+    constraints = inner.constraints if isinstance(inner, Constrained) else ()
+    inner = inner.inner if isinstance(inner, Constrained) else inner
+    if isinstance(inner, Enum):
+        if any(type(value) is type(option) and value == option for option in inner.values):
+            return None
+        return f"{value!r} is not one of {list(inner.values)!r}"
+    kind = cast("Scalar", inner).kind
+    if (isinstance(value, bool) and kind != "bool") or not isinstance(value, _PLAIN_TYPES[kind]):
+        return f"{value!r} is not {_ARTICLES[kind]}"
+    return next((error for name, limit in constraints if (error := _violation(value, name, limit))), None)
+
+
+def _violation(value: object, name: str, limit: int | float | str) -> str | None:
+    """How ``value`` breaks the constraint ``name`` (a pydantic ``Field`` argument), if it does."""
+    if name in _LIMITS:
+        message, holds = _LIMITS[name]
+        broken = not holds(cast("float", value), cast("float", limit))
+    elif name == "multiple_of":
+        message, broken = "not a multiple of", cast("float", value) % cast("float", limit) != 0
+    elif name == "min_length":
+        message, broken = "shorter than", len(cast("str", value)) < cast("int", limit)
+    elif name == "max_length":
+        message, broken = "longer than", len(cast("str", value)) > cast("int", limit)
+    else:
+        message, broken = "not matching", re.search(cast("str", limit), cast("str", value)) is None
+    return f"{value!r} is {message} {limit!r}" if broken else None
+
+
+_ARTICLES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
+
+
+def _with_null(result: ParamType | None) -> ParamType | None:
+    """``result | None``, unless it already allows None (None and Any do)."""
+    if result is None or isinstance(result, Nullable) or result in (Scalar("none"), Scalar("any")):
+        return result
+    return Nullable(result)
 
 
 def _format_alias(fmt: str) -> str:

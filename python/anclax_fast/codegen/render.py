@@ -12,7 +12,6 @@ stub style wants (editors take the docstrings from the ``.py`` beside them).
 from __future__ import annotations
 
 import shlex
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +19,7 @@ from functools import cache
 
 import jinja2
 
+from anclax_fast.codegen.gcpause import without_cyclic_gc
 from anclax_fast.codegen.ir import (
     Constrained,
     DictOf,
@@ -39,6 +39,7 @@ from anclax_fast.codegen.layout import (
     Concat,
     Doc,
     Group,
+    Json,
     Text,
     Union,
     annotated_assignment,
@@ -49,7 +50,7 @@ from anclax_fast.codegen.layout import (
     subscript,
     tuple_of,
 )
-from anclax_fast.codegen.literals import docstring, json_doc, number, string
+from anclax_fast.codegen.literals import docstring, number, string
 
 __all__ = ["HEADER_PREFIX", "GeneratedFile", "render_models_module", "render_package"]
 
@@ -103,16 +104,32 @@ class _Usage:
     aliases: set[str] = field(default_factory=set[str])
 
 
+def _wrap(text: str, indent: str) -> str:
+    """Text written here, wrapped to fit a docstring at ``indent`` (greedy, at spaces)."""
+    limit = LINE_LENGTH - len(indent) - 3
+    paragraphs: list[str] = []
+    for paragraph in text.split("\n\n"):
+        lines: list[str] = []
+        line = ""
+        for word in paragraph.split():
+            if line and len(line) + 1 + len(word) > limit:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 def _doc(text: str, indent: str) -> str:
     """A docstring for text written here (wrapped); descriptions from the spec are kept as they
-    are and passed to :func:`docstring` directly."""
-    width = LINE_LENGTH - len(indent)
-    paragraphs = [textwrap.fill(paragraph, width=width - 3) for paragraph in text.split("\n\n")]
-    return docstring("\n\n".join(paragraphs), indent)
+    are (:func:`_with_description`)."""
+    return docstring(_wrap(text, indent), indent)
 
 
 def _with_description(text: str, description: str | None, indent: str) -> str:
-    wrapped = "\n\n".join(textwrap.fill(p, width=LINE_LENGTH - len(indent) - 3) for p in text.split("\n\n"))
+    wrapped = _wrap(text, indent)
     return docstring(f"{wrapped}\n\n{description}" if description else wrapped, indent)
 
 
@@ -151,6 +168,10 @@ def _annotation(t: ParamType, usage: _Usage, *, stub: bool, top: bool) -> Doc:  
     return _union(_annotation(t.inner, usage, stub=stub, top=top), Text("None"))
 
 
+def _allows_none(t: ParamType) -> bool:
+    return isinstance(t, Nullable) or t in (Scalar("none"), Scalar("any"))
+
+
 def _union(*docs: Doc) -> Union:
     operands: list[Doc] = []
     for doc in docs:
@@ -167,7 +188,7 @@ def _field_constraints(t: ParamType) -> tuple[tuple[str, int | float | str], ...
 
 def _field_lines(f: FieldIR, usage: _Usage, *, stub: bool) -> list[str]:
     annotation = _annotation(f.type, usage, stub=stub, top=True)
-    if not f.required and not f.has_default and not isinstance(f.type, Nullable) and f.type != Scalar("any"):
+    if not f.required and not f.has_default and not _allows_none(f.type):
         annotation = _union(annotation, Text("None"))
     default = _literal(f.default) if f.has_default else "None"
     value: Doc | None = None if f.required else Text(default)
@@ -455,7 +476,7 @@ def _task_def(task: TaskIR) -> Doc:
     if task.description:
         kwargs.append(Text(f"description={string(task.description)}"))
     if task.schema is not None:
-        kwargs.append(Concat((Text("parameters="), json_doc(task.schema))))
+        kwargs.append(Concat((Text("parameters="), Json(task.schema))))
     if task.retry is not None:
         retry = call(
             "RetryPolicy",
@@ -465,7 +486,7 @@ def _task_def(task: TaskIR) -> Doc:
     if task.cron is not None:
         cron_args: list[Doc] = [Text(f"expression={string(task.cron.expression)}")]
         if task.cron.parameters is not None:
-            cron_args.append(Concat((Text("parameters="), json_doc(task.cron.parameters))))
+            cron_args.append(Concat((Text("parameters="), Json(task.cron.parameters))))
         kwargs.append(Concat((Text("cron="), call("CronJob", cron_args))))
     if task.on_failed:
         kwargs.append(Text("on_failed=True"))
@@ -614,6 +635,7 @@ def render_models_module(ir: SpecIR) -> str:
     return _models_module(ir, f"{HEADER_PREFIX} from {_comment(ir.source)}. DO NOT EDIT.", stub=False)
 
 
+@without_cyclic_gc
 def render_package(ir: SpecIR, *, out: str) -> list[GeneratedFile]:
     """Every file of the package (``.py``, ``.pyi``, ``py.typed``), sorted by path. ``out`` is
     how the output directory is named in the regenerate command of the headers."""

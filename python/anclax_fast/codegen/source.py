@@ -32,7 +32,11 @@ Path = tuple[str | int, ...]
 MAX_NODES = 1_000_000
 MAX_DEPTH = 64
 
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# libyaml's parser when PyYAML was built with it (ten times faster), else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# Scalars kept as the text that was written: strings, and timestamps (see the module docstring).
+_AS_WRITTEN = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -57,8 +61,9 @@ class SourceDoc:
     file: str
     data: object = None
     problems: list[SpecProblem] = field(default_factory=list[SpecProblem])
-    values: dict[Path, Mark] = field(default_factory=dict[Path, Mark], repr=False)
-    keys: dict[Path, Mark] = field(default_factory=dict[Path, Mark], repr=False)
+    # The nodes themselves, by path; their marks are read when a problem needs one.
+    values: dict[Path, Node] = field(default_factory=dict[Path, Node], repr=False)
+    keys: dict[Path, Node] = field(default_factory=dict[Path, Node], repr=False)
 
     def mark(self, path: Path) -> Mark:
         """Where the value at ``path`` was written; for a path that does not exist (a missing
@@ -66,12 +71,23 @@ class SourceDoc:
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return found
+                return _mark(found)
         return Mark(1, 1)
 
     def key_mark(self, path: Path) -> Mark:
         """Where the key of the mapping entry at ``path`` was written (its value's mark if none)."""
-        return self.keys.get(path) or self.mark(path)
+        key = self.keys.get(path)
+        return _mark(key) if key is not None else self.mark(path)
+
+    def problem_in_text(self, message: str, path: Path, offset: int) -> SpecProblem:
+        """A problem at character ``offset`` of the string at ``path`` (a parser's position), when
+        the string is written on one line without escapes; else at the string's start."""
+        node = self.values.get(path)
+        where = self.mark(path)
+        if isinstance(node, ScalarNode) and node.start_mark.line == node.end_mark.line and "\\" not in node.value:
+            quoted = 1 if node.style in {'"', "'"} else 0
+            return SpecProblem(message, self.file, where.line, where.col + quoted + offset)
+        return SpecProblem(message, self.file, where.line, where.col)
 
     def problem(self, message: str, path: Path, *, at_key: bool = False) -> SpecProblem:
         where = self.key_mark(path) if at_key else self.mark(path)
@@ -83,7 +99,7 @@ def parse_yaml(text: str, file: str) -> SourceDoc:
     data holds ``None`` wherever a value could not be represented."""
     doc = SourceDoc(file)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = f"invalid YAML: {err.problem or err.context or 'syntax error'}"
@@ -127,7 +143,7 @@ class _Converter:
     def convert(self, node: Node, path: Path) -> object:
         if not self._within_limits(node, path):
             return None
-        self._doc.values.setdefault(path, _mark(node))
+        self._doc.values.setdefault(path, node)
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         self._active.add(id(node))
@@ -157,7 +173,7 @@ class _Converter:
         return True
 
     def _scalar(self, node: ScalarNode) -> object:
-        if node.tag == _TIMESTAMP_TAG:
+        if node.tag in _AS_WRITTEN:
             return node.value
         if node.tag not in _SCALAR_TAGS:
             self._report(node, f"unsupported YAML value with tag {node.tag!r} (use plain strings, numbers, booleans)")
@@ -177,11 +193,12 @@ class _Converter:
             self._report(node, f"unsupported YAML mapping with tag {node.tag!r}")
             return {}
         own_keys = {id(key) for key, _ in node.value}
-        try:
-            self._constructor.flatten_mapping(node)  # applies "<<: *anchor" merge keys
-        except yaml.YAMLError as err:
-            self._report(node, f"invalid YAML merge: {getattr(err, 'problem', None) or err}")
-            return {}
+        if any(key.tag == _MERGE_TAG for key, _ in node.value):
+            try:
+                self._constructor.flatten_mapping(node)  # applies "<<: *anchor" merge keys
+            except yaml.YAMLError as err:
+                self._report(node, f"invalid YAML merge: {getattr(err, 'problem', None) or err}")
+                return {}
         entries: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
@@ -200,7 +217,7 @@ class _Converter:
         result: dict[str, object] = {}
         for key, (key_node, value_node) in entries.items():
             key_path = (*path, key)
-            self._doc.keys[key_path] = _mark(key_node)
+            self._doc.keys[key_path] = key_node
             result[key] = self.convert(value_node, key_path)
         return result
 

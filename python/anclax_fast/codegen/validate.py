@@ -38,8 +38,10 @@ MODULE_NAMES = frozenset(
         "CronJob",
         "Executor",
         "ExternalTx",
+        "False",
         "Field",
         "Literal",
+        "None",
         "ParamsModel",
         "Protocol",
         "RetryPolicy",
@@ -51,6 +53,7 @@ MODULE_NAMES = frozenset(
         "TaskDef",
         "TaskRunner",
         "TaskRunnerBase",
+        "True",
         "Tx",
         "TypeAlias",
         "Unpack",
@@ -209,7 +212,8 @@ def _retry(
     try:
         parse_interval(interval)
     except IntervalError as err:
-        problems.append(doc.problem(f"{where(doc.data, (*retry_path, 'interval'))}: {err}", (*retry_path, "interval")))
+        interval_path = (*retry_path, "interval")
+        problems.append(doc.problem_in_text(f"{where(doc.data, interval_path)}: {err}", interval_path, err.position))
     if max_attempts != -1 and max_attempts < 1:
         problems.append(
             doc.problem(
@@ -249,7 +253,7 @@ def _timeout(
     try:
         return parse_duration(text)
     except IntervalError as err:
-        problems.append(doc.problem(f"{where(doc.data, timeout_path)}: {err}", timeout_path))
+        problems.append(doc.problem_in_text(f"{where(doc.data, timeout_path)}: {err}", timeout_path, err.position))
         return None
 
 

@@ -256,10 +256,11 @@ def test_cron_parameters_render_fire_times() -> None:
     fire = datetime.datetime(2024, 5, 1, 2, 30, tzinfo=berlin)
     rendered = cron.render_parameters(fire)
     assert rendered["day"] == "2024-05-01"
-    assert rendered["generatedAt"] == "2024-05-01T02:30:00+02:00"
+    assert rendered["generatedAt"] == "2024-05-01T00:30:00Z"
     assert rendered["title"] == "Report of 2024-05-01"
     assert edge.NightlyReportParameters.model_validate(rendered).generated_at == fire
-    utc = cron.render_parameters(datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
-    assert utc["generatedAt"] == "2024-01-01T00:00:00Z"
+    late = datetime.datetime(2024, 5, 1, 0, 30, 0, 250000, tzinfo=berlin)  # the previous day in UTC
+    assert cron.render_parameters(late)["generatedAt"] == "2024-04-30T22:30:00.25Z"
+    assert cron.render_parameters(late)["day"] == "2024-05-01"
     with pytest.raises(ValueError, match="timezone-aware"):
         cron.render_parameters(datetime.datetime(2024, 1, 1))

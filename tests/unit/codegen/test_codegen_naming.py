@@ -89,3 +89,9 @@ def test_snake_case_of_task_names_is_stable(name: str) -> None:
     assert snake == snake_case(snake)
     assert snake.replace("_", "").isalnum()
     assert split_words(snake) == snake.split("_")
+
+
+@given(st.text(max_size=30))
+def test_pascal_case_continues_a_class_name(name: str) -> None:
+    # Nested models are named <Parent><PascalCase(property)>: that must stay an identifier.
+    assert f"Parent{pascal_case(name)}".isidentifier()

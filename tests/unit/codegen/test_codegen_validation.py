@@ -20,7 +20,7 @@ EXPECTED = [
     "only letters, digits and underscores",
     "3:18: description of task 'send-email' must be a string, not an integer",
     "5:5: unknown key 'retrypolicy' in task 'SendEmail'; did you mean 'retryPolicy'?",
-    "7:17: retryPolicy.interval of task 'SendEmail': invalid duration '1x'",
+    "7:18: retryPolicy.interval of task 'SendEmail': invalid duration '1x'",
     "8:20: retryPolicy.maxAttempts of task 'SendEmail' must be -1 (unlimited) or at "
     "least 1 (total attempts, the first included), not 0",
     "9:14: timeout of task 'SendEmail': invalid duration '0s'",
@@ -57,7 +57,7 @@ EXPECTED = [
     "(integer, string); unions are not supported, use one type",
     "39:9: properties 'userId' and 'user_id' of parameters of task 'BadParams' both "
     "become the Python attribute 'user_id'; rename one",
-    "40:36: parameters.properties.i.default of task 'BadParams' is invalid: 5 is not of type 'string'",
+    "40:36: parameters.properties.i.default of task 'BadParams' is invalid: 5 is not a string",
     "41:36: parameters.properties.j.pattern of task 'BadParams': invalid regular expression '(?<=a)b'",
     "42:19: unsupported $ref 'other.yaml#/Foo': only '#/components/schemas/<Name>', "
     "'#/definitions/<Name>', '#/$defs/<Name>' or '#schemas/<Name>' in the same file are supported",
@@ -111,6 +111,14 @@ def test_all_problems_at_once_with_positions() -> None:
 )
 def test_structure_problems(spec: str, expected: list[str]) -> None:
     assert problems(spec) == expected
+
+
+def test_duration_problems_point_at_the_offending_character() -> None:
+    found = problems(
+        'tasks:\n  - name: A\n    timeout: "1h 5x"\n    retryPolicy: {interval: "1m,2m,3q", maxAttempts: 2}\n'
+    )
+    assert [problem.split(": ")[0] for problem in found] == ["3:17", "4:37"]
+    assert found[1].startswith("4:37: retryPolicy.interval of task 'A': invalid duration '1m,2m,3q' at position 7")
 
 
 def test_x_keys_at_the_top_hold_anchors() -> None:
@@ -208,7 +216,7 @@ def test_generated_names_must_not_collide() -> None:
         ),
         (
             "{type: object, properties: {a: {type: integer, minimum: 3, default: 1}}}",
-            "default of task 'A' is invalid: 1 is less than the minimum of 3",
+            "default of task 'A' is invalid: 1 is less than the minimum 3",
         ),
         (
             "{type: object, properties: {a: {$ref: '#/definitions/B', title: x, minimum: 1}}}",
@@ -235,6 +243,17 @@ def test_generated_names_must_not_collide() -> None:
         (
             "{type: object, properties: {a: {minimum: 1, minLength: 1}}}",
             "has no 'type' and its keywords do not say which",
+        ),
+        ("{type: object, properties: null}", "properties of task 'A' must be a mapping of property names to schemas"),
+        ("{type: null, properties: {a: {type: string}}}", "parameters.type of task 'A' must be a type name"),
+        ("{type: object, properties: {a: {type: string, examples: 5}}}", "examples of task 'A' must be a list"),
+        (
+            "{type: object, properties: {a: {type: string, deprecated: 'no'}}}",
+            "deprecated of task 'A' must be true or false",
+        ),
+        (
+            "{type: object, additionalProperties: null, properties: {a: {type: string}}}",
+            "additionalProperties of task 'A' must be true, false or a schema",
         ),
     ],
 )
