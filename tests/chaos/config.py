@@ -65,11 +65,13 @@ class ChaosConfig:
     # Where logs and the report go; a fresh temporary directory when None.
     directory: Path | None = None
     report: Path | None = None
+    # The command that reruns this configuration (printed in the report with the seed).
+    command: str = "python -m tests.chaos --smoke"
 
     @classmethod
     def smoke(cls, seed: int) -> ChaosConfig:
         """The CI variant: about a minute of faults, every kind at least once, 3 workers."""
-        return cls(seed=seed, duration=50.0, tasks=5000, workers=3)
+        return cls(seed=seed, duration=50.0, tasks=5000, workers=3, command="python -m tests.chaos --smoke")
 
     @classmethod
     def soak(cls, seed: int, minutes: float, tasks: int, workers: int = 4) -> ChaosConfig:
@@ -83,4 +85,5 @@ class ChaosConfig:
             producers=3,
             drain_timeout=600.0,
             mix=WorkloadMix(batch=500),
+            command=f"python -m tests.chaos --minutes {minutes:g} --tasks {tasks} --workers {workers}",
         )

@@ -96,8 +96,7 @@ def render(
         "",
         f"**{verdict}.**",
         "",
-        f"- seed: `{config.seed}` (rerun the same fault schedule: `python -m tests.chaos --seed {config.seed} "
-        f"--minutes {config.duration / 60:g} --tasks {config.tasks} --workers {config.workers}`)",
+        f"- seed: `{config.seed}` (the same fault schedule again: `{config.command} --seed {config.seed}`)",
         f"- fleet: {config.workers} worker processes x {config.concurrency} threads, lease TTL {config.lease_ttl:g}s, "
         f"{stats.worker_incarnations} worker processes started in all",
         f"- faults and producers ran {config.duration:g}s; drain {'took' if stats.drained else 'gave up after'} "
