@@ -7,7 +7,6 @@ both times). What happened is recorded for the report: done, or skipped and why.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -43,38 +42,6 @@ class FaultLog:
         return sum(1 for r in self.records if r.fault.kind is kind and r.done)
 
 
-class OwnerThreadCalls:
-    """Runs calls on the thread that serves them: Postgres restarts must happen on the thread that
-    started the cluster, because the kernel's parent-death signal (which EmbeddedPostgres sets so
-    that no server outlives its owner) follows the *thread* that forked the postmaster: a server
-    restarted from the injector's thread would be killed when that thread ends."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], None], threading.Event, list[BaseException]]] = queue.Queue()
-
-    def call(self, fn: Callable[[], None]) -> None:
-        done, errors = threading.Event(), list[BaseException]()
-        self._queue.put((fn, done, errors))
-        done.wait()
-        if errors:
-            raise errors[0]
-
-    def serve(self, timeout: float) -> None:
-        """Run the calls that arrive within `timeout` seconds (on the calling thread)."""
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                fn, done, errors = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                return
-            try:
-                fn()
-            except BaseException as err:
-                errors.append(err)
-            finally:
-                done.set()
-
-
 class FaultInjector(threading.Thread):
     def __init__(
         self,
@@ -86,7 +53,6 @@ class FaultInjector(threading.Thread):
         enqueuer: Enqueuer,
         started_at: float,
         stop: threading.Event,
-        owner: OwnerThreadCalls,
     ) -> None:
         super().__init__(name="fault-injector", daemon=True)
         self._plan = plan
@@ -97,7 +63,6 @@ class FaultInjector(threading.Thread):
         self._t0 = started_at  # monotonic
         self._wall0 = time.time()
         self._stop_requested = stop
-        self._owner = owner
         self.log = FaultLog()
         self.error: BaseException | None = None
         self._helpers: list[threading.Thread] = []
@@ -189,8 +154,9 @@ class FaultInjector(threading.Thread):
 
     def _restart_postgres(self, fault: Fault) -> tuple[bool, str]:
         began = time.time()
-        mode = fault.mode or "fast"
-        self._owner.call(lambda: self._pg.restart(mode=mode))
+        # (EmbeddedPostgres forks servers from a thread of its own: the restarted server does not
+        # die with this thread.)
+        self._pg.restart(mode=fault.mode or "fast")
         self.log.outages.append((began, time.time()))
         return True, f"Postgres back after {time.time() - began:.2f}s"
 

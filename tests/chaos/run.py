@@ -25,7 +25,7 @@ import psycopg
 from anclax_fast import Client
 from anclax_fast.testing import TEST_SETTINGS, EmbeddedPostgres
 from tests.chaos.config import ChaosConfig
-from tests.chaos.faults import FaultInjector, FaultLog, OwnerThreadCalls
+from tests.chaos.faults import FaultInjector, FaultLog
 from tests.chaos.fleet import Fleet, stderr_tail
 from tests.chaos.invariants import CheckResult, run_checks
 from tests.chaos.observe import LeaseProbe, load_observations, prepare_database, wait_for_drain
@@ -114,17 +114,12 @@ def _run(
         producers = [Producer(i, config, enqueuer, stop) for i in range(config.producers)]
         probe = LeaseProbe(dsn, probe_stop)
         t0 = time.monotonic()
-        owner = OwnerThreadCalls()
-        injector = FaultInjector(
-            plan=plan, fleet=fleet, pg=pg, dsn=dsn, enqueuer=enqueuer, started_at=t0, stop=stop, owner=owner
-        )
+        injector = FaultInjector(plan=plan, fleet=fleet, pg=pg, dsn=dsn, enqueuer=enqueuer, started_at=t0, stop=stop)
         for thread in (*producers, probe, injector):
             thread.start()
-        _progress_until(t0 + config.duration, ledger, injector, owner, say)
+        _progress_until(t0 + config.duration, ledger, injector, say)
         stop.set()
-        while injector.is_alive():  # it may be waiting for a restart to run on this thread
-            owner.serve(0.1)
-        for thread in producers:
+        for thread in (*producers, injector):
             thread.join(timeout=120)
         injector.join_helpers(timeout=120)
         say(f"faults stopped; {len(ledger.acked)} tasks acknowledged; draining")
@@ -158,13 +153,10 @@ def _run(
     return ChaosResult(config, plan, injector.log, results, stats, report, directory)
 
 
-def _progress_until(
-    deadline: float, ledger: Ledger, injector: FaultInjector, owner: OwnerThreadCalls, say: Callable[[str], None]
-) -> None:
-    """Serve the injector's Postgres restarts (see OwnerThreadCalls) and note progress until `deadline`."""
+def _progress_until(deadline: float, ledger: Ledger, injector: FaultInjector, say: Callable[[str], None]) -> None:
     next_note = time.monotonic() + 30
     while (remaining := deadline - time.monotonic()) > 0:
-        owner.serve(min(remaining, 1.0))
+        time.sleep(min(remaining, 1.0))
         if time.monotonic() >= next_note:
             next_note += 30
             say(f"{len(ledger.acked)} tasks acknowledged, {len(injector.log.records)} faults so far")
