@@ -63,7 +63,7 @@ generate:
 .PHONY: verify-generated ## fail if codegen/golden is stale; stubtest the generated packages
 verify-generated:
 	$(PY) codegen/regen.py --check
-	$(PY) -m mypy.stubtest codegen.golden.tutorial codegen.golden.edge_cases codegen.golden.demo
+	$(PY) -m mypy.stubtest codegen.golden.tutorial codegen.golden.edge_cases anclax_fast.demo.taskgen
 
 .PHONY: lint ## every linter and the stub check
 lint: lint-python lint-rust stubtest verify-generated
@@ -77,9 +77,17 @@ wheel: install
 wheel-smoke: wheel
 	bash scripts/wheel_smoke.sh
 
-.PHONY: bench ## run the benchmarks on a release build (writes benches/out/, see benches/RESULTS.md)
+.PHONY: bench ## the benchmarks on a release build, 3 runs of everything (writes benches/out/, see benches/README.md)
 bench: build-release
-	$(PY) -m benches
+	$(PY) -m benches $(BENCH_ARGS)
+
+.PHONY: bench-smoke ## every system and scenario at a tiny scale, once; exits 1 only on our own failures
+bench-smoke: install
+	$(PY) -m benches --scale 0.01 --runs 1 --steady-half --timeout 120 --out benches/out/smoke $(BENCH_ARGS)
+
+.PHONY: bench-rust ## criterion micro-benches of the pure core (cron, retry, timer heap)
+bench-rust:
+	cargo bench --locked --no-default-features -p anclax-fast --bench cron --bench retry --bench timer_heap
 
 .PHONY: clean ## remove build outputs (keeps .venv)
 clean:

@@ -4,7 +4,6 @@ Each ``# expect-error`` line must be reported by both mypy and basedpyright, not
 from __future__ import annotations
 
 from anclax_fast import Client, TaskContext, Tx
-
 from codegen.golden.edge_cases import ChargeCustomerParameters, PingParameters, make_worker
 
 from .ok_edge_cases import ChargeMethods, EdgeExecutor, EdgeTasks, PingMethod

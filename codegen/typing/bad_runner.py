@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 
 from anclax_fast import Client
-
 from codegen.golden.tutorial import (
     ProcessOrderParameters,
     SendEmailParameters,

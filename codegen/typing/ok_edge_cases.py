@@ -7,7 +7,6 @@ import datetime
 import uuid
 
 from anclax_fast import Client, TaskContext, Tx, Worker
-
 from codegen.golden.edge_cases import (
     Address,
     ChargeCustomerParameters,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 
 from anclax_fast import Client, FatalTaskError, TaskContext, Tx, Worker
-
 from codegen.golden.tutorial import (
     DailyCleanupParameters,
     DeleteOpaqueKeyParameters,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 
 import psycopg
-from anclax_fast import Client, RetryPolicy, Tx
 
+from anclax_fast import Client, RetryPolicy, Tx
 from codegen.golden.tutorial import (
     DeleteOpaqueKeyParameters,
     ProcessDailyReportsParameters,

@@ -139,6 +139,7 @@ class WorkerCore:
     @property
     def worker_id(self) -> int | None: ...
     def stats(self) -> dict[str, int]: ...
+    def metrics(self) -> dict[str, Any]: ...
 
 @final
 class AsyncDone:
@@ -195,5 +196,6 @@ def parse_interval(text: str) -> list[timedelta]:
 def delay_for_retry(intervals: Sequence[timedelta], retry_number: int) -> timedelta:
     """The delay before retry ``retry_number`` (1-based): the k-th interval, the last once used up.
 
-    Raises ``ValueError`` when ``retry_number < 1`` or ``intervals`` is empty.
+    Raises ``anclax_fast.errors.ConfigurationError`` (a ``ValueError``) when ``retry_number < 1``
+    or ``intervals`` is empty.
     """

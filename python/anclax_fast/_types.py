@@ -43,11 +43,21 @@ class EnqueueOptions(TypedDict, total=False):
 
 
 class WorkerOptions(TypedDict, total=False):
-    """Keyword options of :class:`anclax_fast.Worker` (and of generated ``make_worker``)."""
+    """Keyword options of :class:`anclax_fast.Worker` (and of generated ``make_worker``).
+
+    Durations are seconds or timedeltas; ``None`` retention keeps final tasks forever.
+    """
 
     concurrency: int
+    async_concurrency: int
     labels: Sequence[str]
+    tasks: Sequence[str] | None
     lease_ttl: float | timedelta
     poll_interval: float | timedelta
     shutdown_grace: float | timedelta
-    tasks: Sequence[str] | None
+    timeout_grace: float | timedelta
+    retention_completed: float | timedelta | None
+    retention_failed: float | timedelta | None
+    maintenance_interval: float | timedelta
+    pool_size: int | None
+    auto_migrate: bool

@@ -23,6 +23,16 @@ __all__ = ["DEFAULT_POOL_SIZE", "Client", "resolve_dsn"]
 
 DEFAULT_POOL_SIZE = 8
 
+_LIST_TASKS_SQL = """
+SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
+       labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
+       finished_at, last_error, created_at
+FROM anclax.tasks
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::bigint IS NULL OR id < $3)
+ORDER BY id DESC
+LIMIT $4
+"""
+
 
 def resolve_dsn(dsn: str | None) -> str:
     """The given DSN, else ``$ANCLAX_DSN``; a clear error when neither is set."""
@@ -84,6 +94,23 @@ class Client:
         """Cancel a task. Pending: cancelled now. Running: ``ctx.cancelled`` turns true and the
         attempt ends ``cancelled`` when it returns. Returns False when the task was already final."""
         return self._core.cancel(task_id) != "final"
+
+    def tasks(
+        self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[TaskInfo]:
+        """The most recent tasks (highest ids first), optionally filtered by status and name.
+        ``before_id`` pages further back."""
+        with self.transaction() as tx:
+            rows = tx.fetch(_LIST_TASKS_SQL, status, name, before_id, limit)
+        return [TaskInfo.from_row(row) for row in rows]
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many tasks are in each status (an exact count: fine for dashboards, not hot paths)."""
+        with self.transaction() as tx:
+            rows = tx.fetch("SELECT status, count(*) AS n FROM anclax.tasks GROUP BY status")
+        counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
 
     def schedules(self) -> list[ScheduleInfo]:
         """Every cron schedule (from specs and from ``run_<task>``), with its next fire."""

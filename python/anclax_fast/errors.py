@@ -16,6 +16,7 @@ __all__ = [
     "CronError",
     "DatabaseError",
     "DatabaseUnavailable",
+    "ExecutorIncomplete",
     "FatalTaskError",
     "IntervalError",
     "PostgresNotFound",
@@ -88,6 +89,10 @@ class IntervalError(SpecError):
 
 class ConfigurationError(AnclaxError, ValueError):
     """An option, override or DSN is invalid. Raised before anything is written."""
+
+
+class ExecutorIncomplete(ConfigurationError):
+    """The executor given to a worker lacks methods for tasks of its spec."""
 
 
 class PostgresNotFound(AnclaxError):

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from anclax_fast._core import ENQUEUE_SQL, Tx
+from anclax_fast._counters import count_enqueued
 from anclax_fast._sql import for_psycopg, row_values
 from anclax_fast._types import EnqueueOptions, ExternalTx
 from anclax_fast.errors import ConfigurationError, IntervalError, TaskAlreadyExists
@@ -178,6 +179,7 @@ class TaskRunnerBase:
         payload = _payload(task, params)
         if task.cron is not None:
             return self._client.register_schedule(task, payload, resolved, tx=tx)
+        count_enqueued(task.name)
         if tx is None:
             task_id, _ = self._client.core.enqueue(
                 task.name,
@@ -207,6 +209,7 @@ class TaskRunnerBase:
             raise ConfigurationError(f"{task.name} is a cron task: register its schedule with run_{task.name}(...)")
         resolved = resolve_options(task, options)
         payloads = [_payload(task, p) for p in params]
+        count_enqueued(task.name, len(payloads))
         return self._client.core.enqueue_many(
             task.name,
             payloads,

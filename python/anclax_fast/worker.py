@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from anclax_fast._async_bridge import AsyncBridge
 from anclax_fast._core import WorkerCore
 from anclax_fast.client import Client
-from anclax_fast.errors import ConfigurationError
+from anclax_fast.errors import ConfigurationError, ExecutorIncomplete
 from anclax_fast.naming import snake_case
 from anclax_fast.runner import resolve_options
 from anclax_fast.spec import Spec, TaskDef
@@ -114,9 +114,9 @@ def resolve_handlers(executor: object, spec: Spec, task_names: Sequence[str] | N
             raise ConfigurationError(f"the spec has no parameter model for task {task.name!r}")
         handlers[task.name] = (execute, model.model_validate_json, inspect.iscoroutinefunction(execute), hook)
     if missing:
-        raise ConfigurationError(
+        raise ExecutorIncomplete(
             f"{type(executor).__name__} lacks {', '.join(missing)} for tasks of {spec.source}; implement them, "
-            "or pass tasks=[...] to serve only some tasks"
+            "or serve only some tasks (Worker(tasks=[...]), anclax-fast worker --tasks a,b)"
         )
     return handlers
 
@@ -190,6 +190,11 @@ class Worker:
     def stats(self) -> dict[str, int]:
         """Counters since start (claimed, completed, retried, failed, ...) and ``in_flight``."""
         return self._core.stats()
+
+    def metrics(self) -> dict[str, Any]:
+        """Per-task-name counters and attempt-duration histograms, the claim-batch histogram and
+        gauges (see :mod:`anclax_fast.metrics`, which exports them for Prometheus)."""
+        return self._core.metrics()
 
     def start(self) -> None:
         """Connect, migrate the schema (unless ``auto_migrate=False``), register, start working,

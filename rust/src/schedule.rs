@@ -1,10 +1,11 @@
 //! `TimerHeap`: keyed timers (delayed tasks, retries, cron fires) ordered by due time.
 //!
-//! An indexed binary min-heap: a `Vec` heap plus a map from key to heap slot. Chosen over
+//! An indexed binary min-heap. Each key gets a handle (a slot in `handles`, reused once freed)
+//! recording where its entry sits in the heap, so the heap can move entries without hashing keys,
+//! and the one `HashMap` lookup of an operation finds a key's entry directly. Chosen over
 //! `BinaryHeap` with lazy deletion because the scheduler reschedules and cancels often (every
-//! cron fire, every cancel): the index keeps memory at exactly one entry per key, `peek` is
-//! always exact (no stale tops to skip), and every operation is O(log n) with no garbage to
-//! collect. The cost is a map update per swap, which is cheap next to the work of a task.
+//! cron fire, every cancel): memory stays at one entry per key, `peek` is always exact (no stale
+//! tops to skip), and every operation is O(log n) with no garbage to collect.
 //!
 //! Equal due times come out in the order they were (last) scheduled.
 
@@ -13,23 +14,33 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 #[derive(Debug, Clone)]
-struct Entry<K, T> {
+struct Entry<T> {
     due: T,
-    /// Insertion order, the tie-breaker between equal due times.
+    /// Scheduling order, the tie-breaker between equal due times.
     seq: u64,
-    key: K,
+    handle: usize,
 }
 
-impl<K, T: Ord> Entry<K, T> {
+impl<T: Ord> Entry<T> {
     fn before(&self, other: &Self) -> bool {
         (&self.due, self.seq) < (&other.due, other.seq)
     }
 }
 
 #[derive(Debug, Clone)]
+struct Handle<K> {
+    /// `None` while the handle is free.
+    key: Option<K>,
+    /// Where the key's entry is in `heap`.
+    slot: usize,
+}
+
+#[derive(Debug, Clone)]
 pub struct TimerHeap<K, T> {
-    heap: Vec<Entry<K, T>>,
-    slots: HashMap<K, usize>,
+    heap: Vec<Entry<T>>,
+    handles: Vec<Handle<K>>,
+    free: Vec<usize>,
+    by_key: HashMap<K, usize>,
     next_seq: u64,
 }
 
@@ -37,7 +48,9 @@ impl<K, T> Default for TimerHeap<K, T> {
     fn default() -> Self {
         Self {
             heap: Vec::new(),
-            slots: HashMap::new(),
+            handles: Vec::new(),
+            free: Vec::new(),
+            by_key: HashMap::new(),
             next_seq: 0,
         }
     }
@@ -63,7 +76,7 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
     where
         K: Borrow<Q>,
     {
-        self.slots.contains_key(key)
+        self.by_key.contains_key(key)
     }
 
     /// When `key` is due, if it is scheduled.
@@ -71,14 +84,16 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
     where
         K: Borrow<Q>,
     {
-        self.slots.get(key).map(|&slot| self.heap[slot].due)
+        let &handle = self.by_key.get(key)?;
+        Some(self.heap[self.handles[handle].slot].due)
     }
 
     /// Schedules `key` at `due`, replacing its previous due time; returns that previous time.
     pub fn insert(&mut self, key: K, due: T) -> Option<T> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(&slot) = self.slots.get(&key) {
+        if let Some(&handle) = self.by_key.get(&key) {
+            let slot = self.handles[handle].slot;
             let entry = &mut self.heap[slot];
             let previous = std::mem::replace(&mut entry.due, due);
             entry.seq = seq;
@@ -86,8 +101,19 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
             return Some(previous);
         }
         let slot = self.heap.len();
-        self.slots.insert(key.clone(), slot);
-        self.heap.push(Entry { due, seq, key });
+        let handle = Handle {
+            key: Some(key.clone()),
+            slot,
+        };
+        let handle = if let Some(free) = self.free.pop() {
+            self.handles[free] = handle;
+            free
+        } else {
+            self.handles.push(handle);
+            self.handles.len() - 1
+        };
+        self.by_key.insert(key, handle);
+        self.heap.push(Entry { due, seq, handle });
         self.sift_up(slot);
         None
     }
@@ -97,14 +123,17 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
     where
         K: Borrow<Q>,
     {
-        let slot = *self.slots.get(key)?;
-        Some(self.take(slot).due)
+        let handle = self.by_key.remove(key)?;
+        let entry = self.take(self.handles[handle].slot);
+        self.release(handle);
+        Some(entry.due)
     }
 
     /// The earliest key and its due time.
     #[must_use]
     pub fn peek(&self) -> Option<(&K, T)> {
-        self.heap.first().map(|entry| (&entry.key, entry.due))
+        let entry = self.heap.first()?;
+        Some((self.handles[entry.handle].key.as_ref()?, entry.due))
     }
 
     /// Removes and returns the earliest key and its due time.
@@ -113,7 +142,9 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
             return None;
         }
         let entry = self.take(0);
-        Some((entry.key, entry.due))
+        let key = self.release(entry.handle)?;
+        self.by_key.remove(&key);
+        Some((key, entry.due))
     }
 
     /// Removes and yields, earliest first, every key due at or before `now`. Keys are removed as
@@ -124,17 +155,22 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
 
     pub fn clear(&mut self) {
         self.heap.clear();
-        self.slots.clear();
+        self.handles.clear();
+        self.free.clear();
+        self.by_key.clear();
+    }
+
+    /// Frees a handle for reuse and returns the key it held.
+    fn release(&mut self, handle: usize) -> Option<K> {
+        self.free.push(handle);
+        self.handles[handle].key.take()
     }
 
     /// Removes the entry at `slot`, filling the hole with the last entry.
-    fn take(&mut self, slot: usize) -> Entry<K, T> {
+    fn take(&mut self, slot: usize) -> Entry<T> {
         let entry = self.heap.swap_remove(slot);
-        self.slots.remove(&entry.key);
         if slot < self.heap.len() {
-            if let Some(index) = self.slots.get_mut(&self.heap[slot].key) {
-                *index = slot;
-            }
+            self.handles[self.heap[slot].handle].slot = slot;
             self.restore(slot);
         }
         entry
@@ -180,11 +216,8 @@ impl<K: Eq + Hash + Clone, T: Ord + Copy> TimerHeap<K, T> {
 
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        for slot in [a, b] {
-            if let Some(index) = self.slots.get_mut(&self.heap[slot].key) {
-                *index = slot;
-            }
-        }
+        self.handles[self.heap[a].handle].slot = a;
+        self.handles[self.heap[b].handle].slot = b;
     }
 }
 
@@ -256,6 +289,23 @@ mod tests {
         assert_eq!(heap.peek(), Some((&"b".to_owned(), 2)));
         heap.clear();
         assert!(heap.is_empty() && !heap.contains("b"));
+    }
+
+    #[test]
+    fn handles_are_reused() {
+        let mut heap = TimerHeap::new();
+        for round in 0..100 {
+            heap.insert(round, round);
+            heap.insert(round + 1000, round);
+            assert_eq!(heap.pop(), Some((round, round)));
+            assert_eq!(heap.remove(&(round + 1000)), Some(round));
+        }
+        assert!(heap.is_empty());
+        assert!(
+            heap.handles.len() <= 2,
+            "{} handles for at most 2 live keys",
+            heap.handles.len()
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub(crate) fn next_fire(calendar: &Calendar, tz: Tz, after: DateTime<Utc>, max_y
                 // keeps the search finite even for a zone table that breaks that assumption.
                 lower = candidate;
             }
-            LocalResult::None => lower = first_local_where(candidate, |t| exists(tz, t)) - TimeDelta::seconds(1),
+            LocalResult::None => {
+                lower = first_local_where(candidate, |t| exists(tz, t)).checked_sub_signed(TimeDelta::seconds(1))?;
+            }
         }
     }
 }
@@ -68,7 +70,7 @@ fn fired_through(tz: Tz, after: DateTime<Utc>) -> Option<NaiveDateTime> {
         let second_occurrence = local.checked_sub_signed(offset_delta(latest))?.and_utc().timestamp();
         if second_occurrence == after.timestamp() {
             let fold_end = first_local_where(local, |t| !is_ambiguous(tz, t));
-            return Some(fold_end - TimeDelta::seconds(1));
+            return fold_end.checked_sub_signed(TimeDelta::seconds(1));
         }
     }
     Some(local)

@@ -16,6 +16,8 @@ statements! {
     RELEASE => "release.sql",
     RESCUE => "rescue.sql",
     RESCUE_ORPHANS => "rescue_orphans.sql",
+    RUNNING_FOR_WORKER => "running_for_worker.sql",
+    RELEASE_LOST => "release_lost.sql",
     NEXT_DUE => "next_due.sql",
     REGISTER_WORKER => "register_worker.sql",
     HEARTBEAT => "heartbeat.sql",

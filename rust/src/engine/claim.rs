@@ -153,6 +153,7 @@ async fn claim_round(engine: &Engine, connection: &mut DedicatedConnection, disp
         engine.slots.take(kind, tasks.len());
         Stats::add(&engine.stats.claimed, tasks.len() as u64);
         Stats::add(&engine.stats.claim_batches, 1);
+        engine.stats.claim_batch_size.observe(tasks.len() as f64);
         let tasks: Vec<Arc<ClaimedTask>> = tasks.into_iter().map(Arc::new).collect();
         for task in &tasks {
             engine.running.insert(
@@ -199,6 +200,7 @@ async fn claim(engine: &Engine, session: &Session, kind: SlotKind, limit: usize)
                 priority: row.get(8),
                 run_at: row.get(9),
                 timeout_ms: row.get(10),
+                claimed_at: std::time::Instant::now(),
                 control: Arc::new(AttemptControl::default()),
             }
         })

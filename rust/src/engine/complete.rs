@@ -86,6 +86,7 @@ async fn flush(
             Ok(()) => break,
             Err(err) => {
                 connection.reset();
+                // (Given up or retried below; either way the ids stay "unrecorded" until then.)
                 let delay = backoff.next_delay();
                 let give_up = !err.is_transient() || deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d);
                 if give_up {
@@ -100,6 +101,7 @@ async fn flush(
             }
         }
     }
+    engine.recorded(batch.iter().map(|c| c.task_id));
     batch.clear();
 }
 

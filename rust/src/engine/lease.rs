@@ -1,6 +1,7 @@
 //! Worker registration, heartbeats (which extend the lease of every task the worker runs) and the
 //! rescuer (which hands the tasks of workers that stopped heartbeating back to the queue).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::backoff::{Backoff, jittered};
@@ -50,6 +51,7 @@ fn lease_ms(engine: &Engine) -> i64 {
 pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, hostname: String, version: String) {
     let mut shutdown = engine.shutdown_signal();
     let mut backoff = Backoff::default();
+    let mut suspects = HashSet::new();
     loop {
         let delay = if backoff.attempts() == 0 {
             jittered(engine.config.heartbeat_interval())
@@ -61,7 +63,13 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
             _ = shutdown.changed() => return,
         }
         match heartbeat(&engine).await {
-            Ok(true) => backoff.reset(),
+            Ok(true) => {
+                backoff.reset();
+                match reconcile(&engine, &suspects).await {
+                    Ok(next) => suspects = next,
+                    Err(err) => log::debug!("reconciling running tasks failed: {err}"),
+                }
+            }
             Ok(false) => {
                 Stats::add(&engine.stats.lease_losses, 1);
                 log::warn!(
@@ -92,6 +100,38 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
             }
         }
     }
+}
+
+/// Compare the attempts the database says this worker runs with the ones it knows of. One it does
+/// not know of is a claim whose response was lost (the connection broke after the claim
+/// committed) or a result that could not be written: seen unknown twice in a row (a heartbeat
+/// apart, long after any claim or result in flight arrived), it goes back to the queue at once
+/// instead of waiting for its deadline. Returns the attempts unknown this time.
+async fn reconcile(engine: &Engine, previous: &HashSet<(i64, i32)>) -> Result<HashSet<(i64, i32)>> {
+    let conn = engine.pool.get().await?;
+    let statement = conn.prepare_cached(sql::RUNNING_FOR_WORKER).await?;
+    let rows = conn.query(&statement, &[&engine.worker_id()]).await?;
+    let unknown: HashSet<(i64, i32)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .filter(|&(id, attempt)| !engine.knows(id, attempt))
+        .collect();
+    let (ids, attempts): (Vec<i64>, Vec<i32>) = unknown.intersection(previous).copied().unzip();
+    if !ids.is_empty() {
+        let statement = conn.prepare_cached(sql::RELEASE_LOST).await?;
+        let released: i64 = conn
+            .query_one(&statement, &[&engine.worker_id(), &ids, &attempts])
+            .await?
+            .get(0);
+        if released > 0 {
+            log::warn!(
+                "released {released} task(s) this worker had lost track of (a claim or result lost with a connection)"
+            );
+            Stats::add(&engine.stats.released, released as u64);
+            engine.wake(Wake::Now);
+        }
+    }
+    Ok(unknown)
 }
 
 async fn heartbeat(engine: &Engine) -> Result<bool> {

@@ -50,6 +50,12 @@ pub async fn prune(engine: &Engine) -> Result<u64> {
         if !locked {
             return Ok(total);
         }
+        // The walk along the primary key must not turn into a sequential scan and a sort when
+        // statistics are stale (see db::dedicated); LOCAL keeps this to the transaction.
+        tx.batch_execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+        )
+        .await?;
         let deleted: i64 = tx
             .query_one(sql::PRUNE, &[&completed, &failed, &PRUNE_BATCH])
             .await?

@@ -16,8 +16,9 @@ pub mod slots;
 pub mod stats;
 pub mod task;
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
@@ -74,6 +75,9 @@ pub struct Engine {
     /// Database clock minus local clock, in ms: timers convert database times with it.
     clock_offset_ms: AtomicI64,
     completions: mpsc::UnboundedSender<Completion>,
+    /// Tasks whose result was handed to the batcher but is not written yet (reconciliation must
+    /// not mistake them for lost attempts).
+    unrecorded: Mutex<HashSet<i64>>,
     wakes: mpsc::UnboundedSender<Wake>,
     /// True once the worker stops claiming.
     stopping: watch::Sender<bool>,
@@ -111,6 +115,7 @@ impl Engine {
             worker_id: AtomicI64::new(0),
             clock_offset_ms: AtomicI64::new(0),
             completions: completions_tx,
+            unrecorded: Mutex::default(),
             wakes: wakes_tx,
             stopping: watch::channel(false).0,
             shutdown: watch::channel(false).0,
@@ -152,9 +157,33 @@ impl Engine {
     }
 
     pub fn complete(&self, completion: Completion) {
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(completion.task_id);
         if self.completions.send(completion).is_err() {
-            log::error!("completion batcher is gone; an attempt result is dropped (the task will be rescued)");
+            // Only after a stop: the attempt was released (or will be rescued) already.
+            log::debug!("a result arrived after the worker stopped; it is dropped");
         }
+    }
+
+    /// The batcher wrote (or gave up on) these results.
+    pub fn recorded(&self, task_ids: impl IntoIterator<Item = i64>) {
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in task_ids {
+            unrecorded.remove(&id);
+        }
+    }
+
+    /// Whether this worker knows of the attempt: running, or its result not yet written.
+    #[must_use]
+    pub fn knows(&self, task_id: i64, attempt: i32) -> bool {
+        self.running.get(task_id).is_some_and(|a| a.task.attempt == attempt)
+            || self
+                .unrecorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&task_id)
     }
 
     /// The attempt's executor is done with it (its result, if any, was handed to `complete`).

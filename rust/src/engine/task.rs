@@ -37,6 +37,8 @@ pub struct ClaimedTask {
     pub priority: i32,
     pub run_at: DateTime<Utc>,
     pub timeout_ms: i64,
+    /// When this worker claimed it (for the attempt-duration metric).
+    pub claimed_at: std::time::Instant,
     pub control: Arc<AttemptControl>,
 }
 
@@ -232,6 +234,7 @@ mod tests {
             priority: 0,
             run_at: Utc::now(),
             timeout_ms: 1000,
+            claimed_at: std::time::Instant::now(),
             control: Arc::default(),
         }
     }

@@ -48,6 +48,7 @@ impl CronSchedule {
         })
     }
 
+    /// The expression exactly as given.
     #[getter]
     fn expression(&self) -> &str {
         self.inner.expression()

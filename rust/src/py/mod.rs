@@ -9,6 +9,7 @@ mod convert;
 mod cron;
 mod errors;
 mod executor;
+mod logging;
 mod retry;
 mod tx;
 mod worker;
@@ -16,7 +17,7 @@ mod worker;
 pub use context::TaskContext;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    pyo3_log::init();
+    logging::install(m.py())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ENQUEUE_SQL", crate::db::sql::ENQUEUE)?;
     m.add("REGISTER_SCHEDULE_SQL", crate::db::sql::REGISTER_SCHEDULE)?;

@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDelta, PyString};
 
@@ -24,7 +24,8 @@ pub fn parse_interval(text: &str) -> PyResult<Vec<Duration>> {
 }
 
 /// The delay before retry ``retry_number`` (1-based): the k-th interval, the last one once the
-/// list is used up.
+/// list is used up. Raises ``ConfigurationError`` (a ``ValueError``) for ``retry_number < 1`` or
+/// an empty sequence.
 #[pyfunction]
 pub fn delay_for_retry<'py>(
     intervals: &Bound<'py, PyAny>,
@@ -35,13 +36,9 @@ pub fn delay_for_retry<'py>(
             "intervals must be a sequence of timedelta, not str; parse the text with parse_interval() first",
         ));
     }
-    let number: i128 = retry_number.extract()?;
-    let retry = u32::try_from(number.clamp(0, i128::from(u32::MAX)))
-        .ok()
-        .and_then(NonZeroU32::new)
-        .ok_or_else(|| PyValueError::new_err(format!("retry_number must be 1 or more, got {number}")))?;
+    let retry = to_retry_number(retry_number)?;
     let index =
-        retry_index(intervals.len()?, retry).ok_or_else(|| PyValueError::new_err("intervals must not be empty"))?;
+        retry_index(intervals.len()?, retry).ok_or_else(|| Error::Invalid("intervals must not be empty".to_owned()))?;
     let delay = intervals.get_item(index)?;
     if !delay.is_instance_of::<PyDelta>() {
         let kind = delay.get_type().name()?;
@@ -50,4 +47,24 @@ pub fn delay_for_retry<'py>(
         )));
     }
     Ok(delay)
+}
+
+/// A Python int as a retry number; numbers past `u32::MAX` all mean "the last interval".
+fn to_retry_number(number: &Bound<'_, PyAny>) -> PyResult<NonZeroU32> {
+    let clamped = match number.extract::<i64>() {
+        Ok(n) => n.clamp(0, i64::from(u32::MAX)),
+        // Too big for i64 either way; only its sign matters.
+        Err(err) if err.is_instance_of::<PyOverflowError>(number.py()) => {
+            if number.gt(0)? {
+                i64::from(u32::MAX)
+            } else {
+                0
+            }
+        }
+        Err(err) => return Err(err),
+    };
+    u32::try_from(clamped)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| Error::Invalid(format!("retry_number must be 1 or more, got {number}")).into())
 }

@@ -1,6 +1,7 @@
 //! `WorkerCore`: the Rust half of `anclax_fast.Worker`: owns the worker's tokio runtime, its
 //! engine loops and its executor threads.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -180,6 +181,30 @@ impl WorkerCore {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(|e| e.worker_id())
+    }
+
+    /// Metrics since start: `{"tasks": {name: {started, completed, retried, failed, duration}},
+    /// "claim_batch_size": histogram, "in_flight": n, "busy_slots": n}`; a histogram is
+    /// `(buckets [(upper bound, cumulative count)], sum)`.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        let tasks = PyDict::new(py);
+        if let Some(started) = self.started.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            for (name, metrics) in started.executor.task_metrics() {
+                let entry = PyDict::new(py);
+                entry.set_item("started", metrics.started.load(Ordering::Relaxed))?;
+                entry.set_item("completed", metrics.completed.load(Ordering::Relaxed))?;
+                entry.set_item("retried", metrics.retried.load(Ordering::Relaxed))?;
+                entry.set_item("failed", metrics.failed.load(Ordering::Relaxed))?;
+                entry.set_item("duration", metrics.duration.snapshot())?;
+                tasks.set_item(name, entry)?;
+            }
+            dict.set_item("claim_batch_size", started.engine.stats.claim_batch_size.snapshot())?;
+            dict.set_item("in_flight", started.engine.running.len())?;
+            dict.set_item("busy_slots", started.engine.slots.busy())?;
+        }
+        dict.set_item("tasks", tasks)?;
+        Ok(dict)
     }
 
     /// Counters since start, plus gauges: in_flight (attempts running).

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from anclax_fast.codegen import LoadedSpec, load_spec_text
 from anclax_fast.errors import SpecError
 

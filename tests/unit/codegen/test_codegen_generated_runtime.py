@@ -12,15 +12,15 @@ from typing import Any, cast
 
 import jsonschema
 import pytest
-from anclax_fast import Client, RetryPolicy, Spec, Tx
-from anclax_fast.spec import CronJob, TaskDef
-from codegen_helpers import REPO
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
 import codegen.golden.edge_cases as edge
+from anclax_fast import Client, RetryPolicy, Spec, Tx
+from anclax_fast.spec import CronJob, TaskDef
 from codegen.golden import tutorial
 from codegen.golden.edge_cases import worker as edge_worker
+from tests.unit.codegen.codegen_helpers import REPO
 
 
 def test_wire_names_are_json_spelling_and_attributes_snake_case() -> None:

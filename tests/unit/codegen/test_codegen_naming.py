@@ -3,9 +3,10 @@ from __future__ import annotations
 import keyword
 
 import pytest
-from anclax_fast.naming import attribute_name, is_task_name, pascal_case, snake_case, split_words
 from hypothesis import given
 from hypothesis import strategies as st
+
+from anclax_fast.naming import attribute_name, is_task_name, pascal_case, snake_case, split_words
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from anclax_fast.codegen import source
 from anclax_fast.codegen.source import Mark, describe_path, parse_yaml
 

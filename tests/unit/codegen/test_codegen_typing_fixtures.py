@@ -13,7 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from codegen_helpers import REPO, VENV_BIN
+
+from tests.unit.codegen.codegen_helpers import REPO, VENV_BIN
 
 FIXTURES = sorted((REPO / "codegen" / "typing").glob("bad_*.py"))
 MARKER = "# expect-error"

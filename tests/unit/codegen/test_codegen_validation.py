@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from anclax_fast.codegen import load_spec
 from anclax_fast.errors import SpecError
-from codegen_helpers import load, problems
+from tests.unit.codegen.codegen_helpers import load, problems
 
 HERE = Path(__file__).parent
 
@@ -390,7 +391,7 @@ def test_unknown_formats_get_a_note() -> None:
 
 
 def test_the_tutorial_loads_verbatim() -> None:
-    from codegen_helpers import SPECS
+    from tests.unit.codegen.codegen_helpers import SPECS
 
     loaded = load_spec(SPECS / "tutorial.yaml")
     assert [task.name for task in loaded.ir.tasks] == [

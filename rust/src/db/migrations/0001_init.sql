@@ -45,8 +45,8 @@ CREATE UNIQUE INDEX tasks_fire_idx ON anclax.tasks (schedule_id, fire_at) WHERE 
 -- status = 'running' by id): the index churns with every claim and completion, so scanning it
 -- costs far more than its statistics suggest, while the completions' primary-key lookups stay cheap.
 CREATE INDEX tasks_running_idx ON anclax.tasks (worker_id) WHERE status = 'running' AND worker_id IS NOT NULL;
--- Retention pruning of final tasks.
-CREATE INDEX tasks_finished_idx ON anclax.tasks (finished_at) WHERE status IN ('completed', 'failed', 'cancelled');
+-- No index serves retention: it walks the primary key from the oldest task (prune.sql), which
+-- is where old final tasks are, instead of making every completion pay for an index entry.
 CREATE INDEX tasks_parent_idx ON anclax.tasks (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TABLE anclax.events (

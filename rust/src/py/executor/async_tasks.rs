@@ -101,6 +101,10 @@ fn prepare<'py>(py: Python<'py>, executor: &Executor, task: &ClaimedTask) -> Res
         .handlers
         .get(&task.name)
         .ok_or_else(|| outcome::unknown_task_failure(task))?;
+    handler
+        .metrics
+        .started
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let params = outcome::decode_params(py, handler, task)?;
     let ctx = outcome::make_context(py, handler, task).map_err(|err| outcome::classify(py, &err))?;
     let id = task.id.into_pyobject(py).map_err(|never| match never {})?.into_any();

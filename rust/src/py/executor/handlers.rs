@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use crate::engine::stats::TaskMetrics;
+
 pub struct Handler {
     /// The task name as a Python string, shared by every `TaskContext`.
     pub name: Py<PyString>,
@@ -14,6 +16,7 @@ pub struct Handler {
     pub validate: Py<PyAny>,
     pub is_async: bool,
     pub hook: Option<Py<PyAny>>,
+    pub metrics: TaskMetrics,
 }
 
 #[derive(Default)]
@@ -36,6 +39,7 @@ impl Handlers {
                     validate,
                     is_async,
                     hook,
+                    metrics: TaskMetrics::default(),
                 },
             );
         }
@@ -45,6 +49,10 @@ impl Handlers {
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Handler> {
         self.0.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Handler)> {
+        self.0.iter()
     }
 
     #[must_use]

@@ -11,10 +11,12 @@ mod interrupt;
 mod outcome;
 mod threads;
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 
+use crate::engine::stats::TaskMetrics;
 use crate::engine::task::{ClaimedTask, Decision, Failure, Finish, decide};
 use crate::engine::{Completion, Dispatch, Engine, SlotKind};
 use crate::runtime::RuntimeHandle;
@@ -107,6 +109,7 @@ impl Executor {
         let Some(handler) = self.handlers.get(&task.name) else {
             return Some(outcome::unknown_task_failure(task));
         };
+        handler.metrics.started.fetch_add(1, Ordering::Relaxed);
         let params = match outcome::decode_params(py, handler, task) {
             Ok(params) => params,
             Err(failure) => return Some(failure),
@@ -152,6 +155,7 @@ impl Executor {
     /// with its hook right here.
     fn record(&self, py: Python<'_>, kind: SlotKind, task: &ClaimedTask, failure: Option<Failure>) {
         let decision = decide(task, failure.as_ref());
+        self.observe(task, &decision, failure.as_ref());
         match (self.hook_for(task, &decision), &decision, failure) {
             (Some(handler), Decision::Fail { error_event }, Some(failure)) => {
                 hook::run_failure_transaction(self, py, handler, task, &failure, *error_event);
@@ -172,8 +176,10 @@ impl Executor {
     fn record_off_thread(&self, kind: SlotKind, task: Arc<ClaimedTask>, failure: Option<Failure>) {
         let decision = decide(&task, failure.as_ref());
         if self.hook_for(&task, &decision).is_some() {
+            // Counted by `record` when a thread takes the job.
             self.queue.push_all([Job::Finalize { kind, task, failure }]);
         } else {
+            self.observe(&task, &decision, failure.as_ref());
             self.engine.complete(Completion {
                 task_id: task.id,
                 attempt: task.attempt,
@@ -182,6 +188,49 @@ impl Executor {
             });
             self.engine.finish_attempt(task.id, kind);
         }
+    }
+
+    /// Per-task-name metrics (and the log line of a failure) of an attempt that ended.
+    fn observe(&self, task: &ClaimedTask, decision: &Decision, failure: Option<&Failure>) {
+        if let Some(failure) = failure {
+            let next = match decision {
+                Decision::Retry { delay, .. } => format!("retrying in {delay:?}"),
+                _ => "failed for good".to_owned(),
+            };
+            let attempts = if task.max_attempts < 0 {
+                "∞".to_owned()
+            } else {
+                task.max_attempts.to_string()
+            };
+            log::warn!(
+                "task {} ({}) attempt {}/{attempts} failed, {next}: {}{}",
+                task.id,
+                task.name,
+                task.attempt,
+                failure.message,
+                failure
+                    .traceback
+                    .as_deref()
+                    .map(|tb| format!("\n{tb}"))
+                    .unwrap_or_default()
+            );
+        }
+        let Some(handler) = self.handlers.get(&task.name) else {
+            return;
+        };
+        let metrics = &handler.metrics;
+        let counter = match decision {
+            Decision::Complete => &metrics.completed,
+            Decision::Retry { .. } => &metrics.retried,
+            Decision::Fail { .. } => &metrics.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics.duration.observe(task.claimed_at.elapsed().as_secs_f64());
+    }
+
+    /// Per-task-name metrics of every handler.
+    pub fn task_metrics(&self) -> impl Iterator<Item = (&String, &TaskMetrics)> {
+        self.handlers.iter().map(|(name, handler)| (name, &handler.metrics))
     }
 }
 

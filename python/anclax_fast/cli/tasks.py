@@ -1,0 +1,177 @@
+"""``anclax-fast tasks``: list, show, cancel and wait for tasks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from anclax_fast.cli._common import EXIT_OK, Subcommands, info
+from anclax_fast.cli._runtime import add_dsn_argument, guarded
+from anclax_fast.client import Client
+from anclax_fast.errors import TaskNotFound, WaitTimeout
+from anclax_fast.records import TaskInfo
+
+__all__ = ["EXIT_NOT_COMPLETED", "EXIT_NOT_FOUND", "register"]
+
+EXIT_NOT_FOUND = 6
+EXIT_NOT_COMPLETED = 7
+
+_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+
+_EPILOG = """\
+exit codes:
+  0  success (wait: the task completed)
+  2  usage error or invalid DSN
+  3  the database is unreachable
+  6  no such task
+  7  wait: the task failed or was cancelled, or the timeout passed"""
+
+
+def register(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "tasks",
+        help="list, show, cancel or wait for tasks",
+        description="Inspect and control tasks in the queue.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="the most recent tasks as a table", epilog=_EPILOG)
+    add_dsn_argument(listing)
+    listing.add_argument("--status", choices=_STATUSES, help="only tasks in this status")
+    listing.add_argument("--name", help="only tasks with this name")
+    listing.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
+    listing.add_argument("--before", type=int, default=None, metavar="ID", help="only tasks with an id below ID")
+    listing.set_defaults(run=guarded(run_list))
+
+    show = actions.add_parser("show", help="one task, its parameters and its events", epilog=_EPILOG)
+    add_dsn_argument(show)
+    show.add_argument("task_id", type=int, metavar="ID")
+    show.set_defaults(run=guarded(run_show))
+
+    cancel = actions.add_parser("cancel", help="cancel a task (a running one stops when it returns)", epilog=_EPILOG)
+    add_dsn_argument(cancel)
+    cancel.add_argument("task_id", type=int, metavar="ID")
+    cancel.set_defaults(run=guarded(run_cancel))
+
+    wait = actions.add_parser("wait", help="block until a task is completed, failed or cancelled", epilog=_EPILOG)
+    add_dsn_argument(wait)
+    wait.add_argument("task_id", type=int, metavar="ID")
+    wait.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    wait.set_defaults(run=guarded(run_wait))
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _attempts(task: TaskInfo) -> str:
+    return f"{task.attempts}/{'∞' if task.max_attempts < 0 else task.max_attempts}"
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        tasks = client.tasks(status=args.status, name=args.name, limit=args.limit, before_id=args.before)
+    rows = [
+        [
+            str(t.id),
+            t.status,
+            t.name,
+            _attempts(t),
+            _when(t.run_at),
+            (t.last_error or "").splitlines()[0][:60] if t.last_error else "",
+        ]
+        for t in tasks
+    ]
+    print(_table(rows, ["ID", "STATUS", "NAME", "ATTEMPTS", "RUN AT (UTC)", "LAST ERROR"]))
+    if not tasks:
+        info("no tasks match")
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        try:
+            task = client.task(args.task_id)
+        except TaskNotFound as err:
+            info(str(err))
+            return EXIT_NOT_FOUND
+        events = client.events(args.task_id)
+    fields = [
+        ("id", str(task.id)),
+        ("name", task.name),
+        ("status", task.status + (" (cancel requested)" if task.cancel_requested else "")),
+        ("attempts", _attempts(task)),
+        ("priority", str(task.priority)),
+        ("labels", ", ".join(task.labels) or "-"),
+        ("run at", _when(task.run_at)),
+        ("started at", _when(task.started_at)),
+        ("finished at", _when(task.finished_at)),
+        ("timeout", str(task.timeout)),
+        ("retry intervals", ", ".join(str(d) for d in task.retry_intervals) or "-"),
+        ("unique tag", task.unique_tag or "-"),
+        ("parent", str(task.parent_id) if task.parent_id else "-"),
+        ("worker", str(task.worker_id) if task.worker_id else "-"),
+        ("created at", _when(task.created_at)),
+        ("last error", task.last_error or "-"),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        print(f"{key.rjust(width)}: {value}")
+    print(f"{'parameters'.rjust(width)}: {json.dumps(dict(task.params), indent=2, ensure_ascii=False)}")
+    print(f"\nevents ({len(events)}):")
+    for event in events:
+        attempt = f" attempt {event.attempt}" if event.attempt is not None else ""
+        print(f"  {_when(event.created_at)}  {event.kind}{attempt}: {event.message or ''}")
+        if event.traceback:
+            for line in event.traceback.rstrip().splitlines():
+                print(f"      {line}")
+    return EXIT_OK
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        try:
+            changed = client.cancel(args.task_id)
+            status = client.task(args.task_id).status
+        except TaskNotFound as err:
+            info(str(err))
+            return EXIT_NOT_FOUND
+    if not changed:
+        info(f"task {args.task_id} is already {status}; nothing to cancel")
+    elif status == "running":
+        info(f"task {args.task_id} is running: it sees ctx.cancelled and ends cancelled when it returns")
+    else:
+        info(f"task {args.task_id} cancelled")
+    return EXIT_OK
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        try:
+            task = client.wait(args.task_id, timeout=args.timeout)
+        except TaskNotFound as err:
+            info(str(err))
+            return EXIT_NOT_FOUND
+        except WaitTimeout as err:
+            info(str(err))
+            return EXIT_NOT_COMPLETED
+    print(task.status)
+    if task.status != "completed":
+        if task.last_error:
+            print(task.last_error, file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    return EXIT_OK
