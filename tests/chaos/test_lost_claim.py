@@ -1,8 +1,9 @@
 """A claim whose response never reached the worker (the connection broke after the claim
 committed: a Postgres crash or a terminated backend at the wrong moment) leaves the task
 `running` under a lease that the worker keeps extending by its heartbeats, although the worker
-knows nothing of the task. Nothing but the orphan pass's deadline check (deadline + grace +
-lease) ever frees it: with the default 1 h timeout the task is stuck for an hour.
+knows nothing of the task. Before workers reconciled what the database says they run with what
+they know, nothing but the orphan pass's deadline check freed such a task: an hour with the
+default timeout.
 
 The chaos suite's connection terminations hit that window too rarely to show it, so the test
 makes the database state such a claim leaves directly: the row claimed for a live worker that
@@ -23,11 +24,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 LEASE_TTL = 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a worker never reconciles the tasks the database says it runs with the ones it "
-    "runs, so a claim whose response was lost stays running until its deadline (default 1 h) passes",
-)
 def test_a_claim_whose_response_was_lost_is_run_within_a_few_leases(client: Client) -> None:
     runner = Runner(client)
     recorder = Recorder()
