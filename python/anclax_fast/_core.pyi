@@ -40,7 +40,10 @@ class Tx:
 
     Placeholders are ``$1``, ``$2``, ...; arguments may be None, bool, int, float, str, bytes,
     Decimal, date, datetime, UUID, dict or list (dict/list go to json/jsonb, lists also to arrays).
-    SQL errors raise :class:`anclax_fast.DatabaseError` with ``.sqlstate``.
+    SQL errors raise :class:`anclax_fast.DatabaseError` with ``.sqlstate``. An argument its
+    parameter cannot take raises before anything is sent, leaving the transaction usable:
+    ``TypeError`` for a wrong type (``bytes`` for an ``int4``), ``ValueError`` for a bad value
+    (out of range, a ``str`` that is not JSON for a ``jsonb``).
     """
 
     def execute(self, sql: str, *args: Any) -> int:

@@ -46,10 +46,13 @@ class ParamsModel(BaseModel):
     - Unknown fields are ignored (unless the schema says ``additionalProperties: false``): a
       payload written by a newer deploy, with a new optional field, still decodes on an older
       worker.
+    - NaN and infinities are rejected: JSON cannot carry them (pydantic would write ``null``
+      instead), so such a model would be enqueued fine and then fail to decode on every attempt.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="ignore",
+        allow_inf_nan=False,
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,

@@ -10,7 +10,9 @@ Nothing outlives its owner:
 - ``stop()`` (also called by the context manager and at interpreter exit, which includes an
   unhandled Ctrl-C) shuts the server down and removes the directory;
 - the postmaster gets ``SIGQUIT`` from the kernel when the process that started it dies any other
-  way, even by ``SIGKILL`` (Linux ``PR_SET_PDEATHSIG``);
+  way, even by ``SIGKILL`` (Linux ``PR_SET_PDEATHSIG``). The kernel ties that signal to the
+  *thread* that forked the server, so servers are forked by one long-lived thread of the
+  process: ``start()`` and ``restart()`` may be called from any thread;
 - a directory left behind by a crashed owner is reaped (server killed, files removed) by the
   next ``start()`` on the same machine.
 """
@@ -29,10 +31,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TypeAlias
 
 from anclax_fast.errors import PostgresNotFound
 
@@ -176,6 +180,53 @@ def _wait_dead(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return not _pid_alive(pid)
+
+
+_Outcome: TypeAlias = "subprocess.Popen[bytes] | BaseException"
+
+
+class _Forker:
+    """Runs ``subprocess.Popen`` calls on one daemon thread that lives as long as the process.
+
+    The parent-death signal set by :func:`_die_with_parent` fires when the thread that forked the
+    child ends, not the process: a server (re)started from a short-lived thread (a test's fault
+    injector, say) would be shot down as soon as that thread returned.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[tuple[Callable[[], subprocess.Popen[bytes]], threading.Event, list[_Outcome]]] = []
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+
+    def run(self, call: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        done, result = threading.Event(), list[_Outcome]()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="anclax-pg-forker", daemon=True)
+                self._thread.start()
+            self._calls.append((call, done, result))
+            self._wake.notify()
+        done.wait()
+        outcome = result[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._calls:
+                    self._wake.wait()
+                call, done, result = self._calls.pop(0)
+            try:
+                result.append(call())
+            except BaseException as err:  # handed to the caller
+                result.append(err)
+            done.set()
+
+
+_FORKER = _Forker()
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -360,18 +411,20 @@ class EmbeddedPostgres:
         uid, gid, groups = self._ids()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed right after
         try:
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=self._server_env(),
-                cwd=self.directory,
-                start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the server's
-                preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW1509 - only async-signal-safe calls
-                user=uid,
-                group=gid,
-                extra_groups=groups,
+            self._proc = _FORKER.run(
+                lambda: subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env=self._server_env(),
+                    cwd=self.directory,
+                    start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the server's
+                    preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW1509 - only async-signal-safe calls
+                    user=uid,
+                    group=gid,
+                    extra_groups=groups,
+                )
             )
         finally:
             log.close()

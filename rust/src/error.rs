@@ -13,6 +13,11 @@ pub enum Error {
     /// An invalid option or argument (raised as `ConfigurationError`).
     #[error("{0}")]
     Invalid(String),
+    /// A statement argument that its parameter's SQL type cannot take, found before anything was
+    /// sent: `TypeError` when the Python type is wrong, `ValueError` when the value is (out of
+    /// range, not valid JSON, ...). The connection and its transaction are unaffected.
+    #[error("{message}")]
+    Parameter { message: String, type_error: bool },
     /// The database cannot be reached or the connection broke (`DatabaseUnavailable`).
     #[error("{0}")]
     Unavailable(String),

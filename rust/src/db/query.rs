@@ -4,7 +4,7 @@ use bytes::{BufMut, BytesMut};
 use deadpool_postgres::Object;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
-use crate::db::value::{SqlOut, SqlValue};
+use crate::db::value::{SqlOut, SqlValue, TypeMismatch};
 use crate::error::{Error, Result};
 
 /// Rows as column names plus values, ready to become Python dicts.
@@ -18,27 +18,40 @@ fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
-fn check_arity(statement: &tokio_postgres::Statement, values: &[SqlValue]) -> Result<()> {
+/// Check the argument count, and encode every argument for its parameter's type before anything
+/// is sent, so that a value the type cannot take is reported as such, with its position, and
+/// leaves the connection and its transaction usable. (Left to tokio-postgres, the same failure is
+/// an opaque "error serializing parameter N" that looks like a broken connection.)
+fn check_params(statement: &tokio_postgres::Statement, values: &[SqlValue]) -> Result<()> {
     let expected = statement.params().len();
-    if expected == values.len() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
+    if expected != values.len() {
+        return Err(Error::Invalid(format!(
             "the statement has {expected} placeholder(s) ($1..${expected}) but {} argument(s) were given",
             values.len()
-        )))
+        )));
     }
+    let mut scratch = BytesMut::new();
+    for (index, (value, ty)) in values.iter().zip(statement.params()).enumerate() {
+        scratch.clear();
+        if let Err(err) = value.to_sql(ty, &mut scratch) {
+            return Err(Error::Parameter {
+                message: format!("parameter ${}: {err}", index + 1),
+                type_error: err.is::<TypeMismatch>(),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub async fn execute(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<u64> {
     let statement = conn.prepare_cached(sql).await?;
-    check_arity(&statement, values)?;
+    check_params(&statement, values)?;
     Ok(conn.execute(&statement, &params(values)).await?)
 }
 
 pub async fn query(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<QueryResult> {
     let statement = conn.prepare_cached(sql).await?;
-    check_arity(&statement, values)?;
+    check_params(&statement, values)?;
     let rows = conn.query(&statement, &params(values)).await?;
     let columns: Vec<String> = statement.columns().iter().map(|c| c.name().to_owned()).collect();
     let mut out = Vec::with_capacity(rows.len());

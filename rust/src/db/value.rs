@@ -14,6 +14,19 @@ use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
+/// A Python value of a type that a parameter's SQL type cannot take (raised as `TypeError`). Any
+/// other encoding error is a bad value of an acceptable type (raised as `ValueError`).
+#[derive(Debug)]
+pub struct TypeMismatch(pub String);
+
+impl std::fmt::Display for TypeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for TypeMismatch {}
+
 /// A statement parameter, converted from a Python value before the GIL is released.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
@@ -98,12 +111,11 @@ fn is_text_like(ty: &Type) -> bool {
 }
 
 fn mismatch(value: &SqlValue, ty: &Type) -> BoxError {
-    format!(
+    Box::new(TypeMismatch(format!(
         "cannot use a Python {} for a parameter of type {}",
         value.type_name(),
         ty.name()
-    )
-    .into()
+    )))
 }
 
 impl ToSql for SqlValue {
@@ -113,9 +125,14 @@ impl ToSql for SqlValue {
                 SqlValue::Null => Ok(IsNull::Yes),
                 SqlValue::List(items) => {
                     // Check every element against the member type up front for a clear message.
-                    items
-                        .to_sql(ty, out)
-                        .map_err(|err| format!("in a {}[] parameter: {err}", member.name()).into())
+                    items.to_sql(ty, out).map_err(|err| {
+                        let message = format!("in a {}[] parameter: {err}", member.name());
+                        if err.is::<TypeMismatch>() {
+                            Box::new(TypeMismatch(message)) as BoxError
+                        } else {
+                            message.into()
+                        }
+                    })
                 }
                 other => Err(mismatch(other, ty)),
             };
@@ -129,6 +146,9 @@ impl ToSql for SqlValue {
             (SqlValue::Int(i), &Type::FLOAT8) => (*i as f64).to_sql(ty, out),
             (SqlValue::Int(i), &Type::FLOAT4) => (*i as f32).to_sql(ty, out),
             (SqlValue::Int(i), &Type::NUMERIC) => encode_numeric(&i.to_string(), out),
+            (SqlValue::BigInt(s), &Type::INT2 | &Type::INT4 | &Type::INT8) => {
+                Err(format!("integer {s} is out of range for a parameter of type {}", ty.name()).into())
+            }
             (SqlValue::BigInt(s) | SqlValue::Decimal(s), &Type::NUMERIC) => encode_numeric(s, out),
             (SqlValue::Float(f), &Type::FLOAT8) => f.to_sql(ty, out),
             (SqlValue::Float(f), &Type::FLOAT4) => (*f as f32).to_sql(ty, out),
@@ -472,10 +492,21 @@ mod tests {
             err.to_string(),
             "cannot use a Python bytes for a parameter of type int4"
         );
+        assert!(err.is::<TypeMismatch>(), "a wrong Python type is a TypeError");
         let err = SqlValue::Int(1 << 40)
             .to_sql(&Type::INT4, &mut BytesMut::new())
             .err()
             .expect("a mismatch");
         assert!(err.to_string().contains("out of range"));
+        assert!(!err.is::<TypeMismatch>(), "a value out of range is a ValueError");
+        let err = SqlValue::List(vec![SqlValue::Bytes(vec![1])])
+            .to_sql(&Type::INT4_ARRAY, &mut BytesMut::new())
+            .err()
+            .expect("a mismatch inside an array");
+        assert!(err.is::<TypeMismatch>(), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("in a int4[] parameter: cannot use a Python bytes")
+        );
     }
 }

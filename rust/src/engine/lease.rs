@@ -85,6 +85,8 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
                     Ok(id) => {
                         backoff.reset();
                         log::info!("worker registered again as {id}");
+                        // Claims stopped with the lease (claim.sql): catch up on what came in meanwhile.
+                        engine.wake(Wake::Now);
                     }
                     Err(err) => {
                         backoff.next_delay();

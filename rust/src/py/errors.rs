@@ -23,6 +23,11 @@ impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         match err {
             Error::Invalid(message) => ConfigurationError::new_err(message),
+            Error::Parameter {
+                message,
+                type_error: true,
+            } => pyo3::exceptions::PyTypeError::new_err(message),
+            Error::Parameter { message, .. } => pyo3::exceptions::PyValueError::new_err(message),
             Error::Unavailable(message) => DatabaseUnavailable::new_err((message, None::<String>)),
             Error::Database { message, sqlstate } => DatabaseError::new_err((message, sqlstate)),
             Error::SchemaNotMigrated(message) => SchemaNotMigrated::new_err((message, None::<String>)),
