@@ -12,6 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from anclax_fast.testing import BENCH_SETTINGS, EmbeddedPostgres
 from benches.drivers import protocol as p
@@ -42,6 +43,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplier on job counts and steady duration")
+    parser.add_argument(
+        "--system-scale",
+        action="append",
+        default=[],
+        metavar="SYSTEM=FACTOR",
+        help="extra multiplier on one system's job counts (repeatable), e.g. procrastinate=0.1 for a peer whose "
+        "full-size drains would take many minutes each; the report lists every system's job counts",
+    )
     parser.add_argument("--steady-rate", type=float, default=250.0, help="producer rate of `steady` (jobs/s)")
     parser.add_argument("--bulk-batch", type=int, default=1000, help="jobs per batch-API call")
     parser.add_argument("--processes", type=int, default=0, help="worker processes for drain_np (default: nproc)")
@@ -73,6 +82,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.scenario_list.sort(key=p.SCENARIOS.index)  # steady_half after drain_1p
     if args.runs < 1 or args.scale <= 0:
         parser.error("--runs must be >= 1 and --scale > 0")
+    system_scales: list[tuple[str, float]] = []
+    for item in cast("list[str]", args.system_scale):
+        name, _, factor = item.partition("=")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = 0.0
+        if not name or value <= 0:
+            parser.error(f"--system-scale {item!r}: expected SYSTEM=FACTOR with FACTOR > 0, e.g. procrastinate=0.1")
+        system_scales.append((name, value))
+    args.system_scales = system_scales
     return args
 
 
@@ -94,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         bulk_batch=args.bulk_batch,
         timeout_s=args.timeout,
         processes=args.processes,
+        system_scale=tuple(args.system_scales),
     )
     started = time.monotonic()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -150,6 +171,7 @@ def _config(plan: Plan, scenarios: list[str]) -> dict[str, object]:
         "runs": plan.runs,
         "scale": plan.scale,
         "jobs": {s: plan.n(s) for s in scenarios if s not in (p.STEADY, p.STEADY_HALF)},
+        "system_scale": dict(plan.system_scale),
         "steady_rate": plan.steady_rate,
         "steady_duration_s": plan.steady_duration_s,
         "steady_warmup_s": plan.request(p.STEADY, "").warmup_s,
@@ -232,7 +254,7 @@ def _bench_scenario(target: _Target, plan: Plan, scenario: str, done: list[RunRe
         half_rate = statistics.median(rates) / 2
     runs: list[RunResult] = []
     for run in range(1, plan.runs + 1):
-        request = plan.request(scenario, cluster.fresh_copy(system.name), half_drain_rate=half_rate)
+        request = plan.request(scenario, cluster.fresh_copy(system.name), system=system.name, half_drain_rate=half_rate)
         t0 = time.monotonic()
         reply = call_driver(python, system.name, request, plan.timeout_s + _DRIVER_GRACE_S)
         result = RunResult.from_reply(system.name, scenario, run, reply, time.monotonic() - t0)

@@ -38,32 +38,36 @@ class Plan:
     bulk_batch: int = 1000
     timeout_s: float = 600.0
     processes: int = 0  # for drain_np; 0 = nproc
+    # Job-count multipliers for single systems (--system-scale): a peer 100x slower than the rest
+    # would otherwise make a full run last hours. Throughput figures stay comparable as long as each
+    # run still lasts seconds; steady-state durations are not affected.
+    system_scale: tuple[tuple[str, float], ...] = ()
 
     @property
     def many_processes(self) -> int:
         return self.processes or nproc()
 
-    def n(self, scenario: str) -> int:
-        return max(MIN_N, round(BASE_N[scenario] * self.scale))
+    def n(self, scenario: str, system: str = "") -> int:
+        return max(MIN_N, round(BASE_N[scenario] * self.scale * dict(self.system_scale).get(system, 1.0)))
 
     @property
     def steady_duration_s(self) -> float:
         return max(MIN_STEADY_DURATION_S, BASE_STEADY_DURATION_S * self.scale)
 
-    def request(self, scenario: str, dsn: str, *, half_drain_rate: float = 0.0) -> p.Request:
+    def request(self, scenario: str, dsn: str, *, system: str = "", half_drain_rate: float = 0.0) -> p.Request:
         """The driver request for one run of `scenario`; steady_half needs the system's drain_1p median."""
         req = p.Request(op=p.OP_RUN, dsn=dsn, scenario=scenario, batch_size=self.bulk_batch, timeout_s=self.timeout_s)
         if scenario in (p.ENQUEUE_SINGLE, p.ENQUEUE_BULK, p.DRAIN_1P):
-            req.n = self.n(scenario)
+            req.n = self.n(scenario, system)
         elif scenario == p.DRAIN_NP:
-            req.n = self.n(scenario)
+            req.n = self.n(scenario, system)
             req.processes = self.many_processes
         elif scenario in (p.STEADY, p.STEADY_HALF):
             req.rate = self.steady_rate if scenario == p.STEADY else half_drain_rate
             req.duration_s = self.steady_duration_s
             req.warmup_s = min(MAX_WARMUP_S, 0.2 * self.steady_duration_s)
         elif scenario == p.SLEEP_IO:
-            req.n = self.n(scenario)
+            req.n = self.n(scenario, system)
             req.concurrency = SLEEP_IO_CONCURRENCY
             req.sleep_s = SLEEP_IO_SLEEP_S
         return req

@@ -161,6 +161,11 @@ def _header(results: BenchResults, add: _Adder) -> None:
     add(f"- systems: {', '.join(info.name for info in results.systems)}; scenarios: {', '.join(config['scenarios'])}")
     add(f"- runs per scenario: {config['runs']}; scale: {config['scale']:g}; total wall time: {results.total_s:.0f} s")
     add(f"- jobs per run: {', '.join(f'{k} {v:,}' for k, v in config['jobs'].items())}")
+    for name, factor in dict(config.get("system_scale") or {}).items():
+        add(
+            f"- {name}: job counts x{factor:g} (`--system-scale`), so its runs last seconds to minutes like the "
+            "others'; throughput is comparable, per-run start-up weighs a little more"
+        )
     add(
         f"- steady state: {config['steady_rate']:g} jobs/s for {config['steady_duration_s']:g} s "
         f"(jobs committed in the first {config['steady_warmup_s']:g} s left out); bulk batch {config['bulk_batch']}; "

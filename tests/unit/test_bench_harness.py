@@ -10,6 +10,7 @@ from benches.drivers import protocol as p
 from benches.drivers.kit import Monitor, Schedule
 from benches.drivers.pool import WorkerResult
 from benches.drivers.scenarios import _verify_executions  # pyright: ignore[reportPrivateUsage]
+from benches.harness.cli import parse_args
 from benches.harness.plan import MIN_N, Plan, metrics
 from benches.harness.report import Row, ratios
 from benches.harness.results import Cell, RunResult, SystemInfo, summarize
@@ -112,3 +113,17 @@ def test_verification_catches_duplicates_missing_and_leftovers() -> None:
 @pytest.mark.parametrize("scenario", p.SCENARIOS)
 def test_every_scenario_has_a_report_row(scenario: str) -> None:
     assert any(metric.scenario == scenario for metric in metrics(Plan()))
+
+
+def test_a_system_scale_multiplies_only_that_systems_job_counts() -> None:
+    plan = Plan(scale=0.5, system_scale=(("procrastinate", 0.1),))
+    assert plan.request(p.DRAIN_1P, "dsn", system="procrastinate").n == 5_000
+    assert plan.request(p.DRAIN_1P, "dsn", system="pgqueuer").n == 50_000
+    assert plan.request(p.STEADY, "dsn", system="procrastinate").duration_s == plan.steady_duration_s
+
+
+def test_a_malformed_system_scale_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--system-scale", "procrastinate"])
+    assert "SYSTEM=FACTOR" in capsys.readouterr().err
+    assert parse_args(["--system-scale", "procrastinate=0.1"]).system_scales == [("procrastinate", 0.1)]
