@@ -68,8 +68,23 @@ impl From<tokio_postgres::Error> for Error {
                 sqlstate: Some(sqlstate),
             };
         }
-        Error::Unavailable(format!("database connection failed: {err}"))
+        Error::Unavailable(format!("database connection failed: {}", with_causes(&err)))
     }
+}
+
+/// The error and its causes: tokio-postgres puts the reason a connection failed ("invalid peer
+/// certificate: UnknownIssuer", "connection refused") in the source, not in its own message.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            let _ = write!(message, ": {text}");
+        }
+        source = cause.source();
+    }
+    message
 }
 
 impl From<deadpool_postgres::PoolError> for Error {

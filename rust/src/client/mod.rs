@@ -7,12 +7,12 @@ mod wait;
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use tokio_postgres::Config;
 
 pub use enqueue::{EnqueueOptions, enqueue, enqueue_many};
 pub use wait::DoneWatcher;
 
 use crate::cron::CronSchedule;
+use crate::db::connect::ConnectConfig;
 use crate::db::query::{self, QueryResult, RawJson};
 use crate::db::value::{SqlOut, SqlValue};
 use crate::db::{migrate, pool, sql};
@@ -34,13 +34,13 @@ pub struct ScheduleRegistration<'a> {
 pub const FINAL_STATUSES: [&str; 3] = ["completed", "failed", "cancelled"];
 
 pub struct ClientCore {
-    pub config: Config,
+    pub config: ConnectConfig,
     pub pool: Pool,
     pub done: Arc<DoneWatcher>,
 }
 
 impl ClientCore {
-    pub fn new(config: Config, pool_size: usize) -> Result<Self> {
+    pub fn new(config: ConnectConfig, pool_size: usize) -> Result<Self> {
         let pool = pool::build(config.clone(), pool_size)?;
         let done = Arc::new(DoneWatcher::new(config.clone()));
         Ok(Self { config, pool, done })

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_postgres::Config;
 
 use super::FINAL_STATUSES;
+use crate::db::connect::ConnectConfig;
 use crate::db::listen::{ListenEvent, listen};
 use crate::db::sql;
 use crate::error::{Error, Result};
@@ -23,7 +23,7 @@ const RECHECK_INTERVAL_UNLISTENED: Duration = Duration::from_millis(250);
 type Waiters = HashMap<i64, Vec<oneshot::Sender<()>>>;
 
 pub struct DoneWatcher {
-    config: Config,
+    config: ConnectConfig,
     waiters: Arc<Mutex<Waiters>>,
     /// Bumped on every (re)connection of the listener; true-ish "listening" when > 0.
     connections: watch::Sender<u64>,
@@ -33,7 +33,7 @@ pub struct DoneWatcher {
 
 impl DoneWatcher {
     #[must_use]
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: ConnectConfig) -> Self {
         Self {
             config,
             waiters: Arc::default(),

@@ -9,7 +9,9 @@
 //! an ordered walk of `tasks_claim_idx` that stops after the limit, and primary-key lookups.
 //! User SQL never runs on these connections.
 
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
+
+use crate::db::connect::ConnectConfig;
 
 use crate::error::{Error, Result};
 
@@ -17,7 +19,7 @@ const SESSION_SETTINGS: &str =
     "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; SET enable_hashjoin = off";
 
 pub struct DedicatedConnection {
-    config: Config,
+    config: ConnectConfig,
     statements: &'static [&'static str],
     session: Option<Session>,
 }
@@ -30,7 +32,7 @@ pub struct Session {
 
 impl DedicatedConnection {
     #[must_use]
-    pub fn new(config: Config, statements: &'static [&'static str]) -> Self {
+    pub fn new(config: ConnectConfig, statements: &'static [&'static str]) -> Self {
         Self {
             config,
             statements,
@@ -44,7 +46,7 @@ impl DedicatedConnection {
             self.session = None;
         }
         if self.session.is_none() {
-            let (client, connection) = self.config.connect(NoTls).await?;
+            let (client, connection) = self.config.connect().await?;
             tokio::spawn(async move {
                 if let Err(err) = connection.await {
                     log::debug!("dedicated connection ended: {err}");

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::Config;
 
 use crate::backoff::Backoff;
+use crate::db::connect::ConnectConfig;
 use crate::db::pool::connect_dedicated;
 
 /// A silently dead TCP connection delivers nothing; a periodic round trip notices it.
@@ -25,7 +25,7 @@ pub enum ListenEvent {
 
 /// Listen on `channels` until `shutdown` turns true, forwarding to `events`.
 pub async fn listen(
-    config: Config,
+    config: ConnectConfig,
     channels: Vec<&'static str>,
     events: mpsc::UnboundedSender<ListenEvent>,
     mut shutdown: watch::Receiver<bool>,

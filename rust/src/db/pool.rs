@@ -3,21 +3,23 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
+
+use crate::db::connect::ConnectConfig;
 
 use crate::error::{Error, Result};
 
 /// How long a caller waits for a free pooled connection before giving up with a clear error.
 pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn build(config: Config, size: usize) -> Result<Pool> {
+pub fn build(config: ConnectConfig, size: usize) -> Result<Pool> {
     if size == 0 {
         return Err(Error::Invalid("pool_size must be at least 1".to_owned()));
     }
-    let connect_timeout = config.get_connect_timeout().copied();
+    let connect_timeout = config.pg.get_connect_timeout().copied();
     let manager = Manager::from_config(
-        config,
-        NoTls,
+        config.pg,
+        config.tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -34,12 +36,12 @@ pub fn build(config: Config, size: usize) -> Result<Pool> {
 /// A connection outside the pool, its I/O driven by a spawned task; returns the client and a
 /// receiver of the asynchronous messages (notifications) it gets.
 pub async fn connect_dedicated(
-    config: &Config,
+    config: &ConnectConfig,
 ) -> Result<(
     Client,
     tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
 )> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect().await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {

@@ -30,6 +30,7 @@ pub use slots::{SlotKind, Slots};
 pub use stats::Stats;
 pub use task::{ClaimedTask, Decision, Failure, FailureKind};
 
+use crate::db::connect::ConnectConfig;
 use crate::error::Result;
 
 /// What the engine needs from whoever runs tasks.
@@ -66,7 +67,7 @@ pub struct Completion {
 
 pub struct Engine {
     pub config: WorkerConfig,
-    pub pg_config: tokio_postgres::Config,
+    pub pg_config: ConnectConfig,
     pub pool: Pool,
     pub running: Running,
     pub slots: Slots,
@@ -92,11 +93,7 @@ pub struct EngineChannels {
 }
 
 impl Engine {
-    pub fn new(
-        config: WorkerConfig,
-        pg_config: tokio_postgres::Config,
-        pool: Pool,
-    ) -> Result<(Arc<Self>, EngineChannels)> {
+    pub fn new(config: WorkerConfig, pg_config: ConnectConfig, pool: Pool) -> Result<(Arc<Self>, EngineChannels)> {
         config.validate()?;
         let (completions_tx, completions) = mpsc::unbounded_channel();
         let (wakes_tx, wakes) = mpsc::unbounded_channel();

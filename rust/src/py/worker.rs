@@ -8,6 +8,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::db::connect::ConnectConfig;
 use crate::db::pool;
 use crate::dsn;
 use crate::engine::lifecycle::{self, EngineTasks, Identity};
@@ -30,7 +31,7 @@ struct Started {
 #[pyclass(frozen, module = "anclax_fast._core")]
 pub struct WorkerCore {
     config: WorkerConfig,
-    pg_config: tokio_postgres::Config,
+    pg_config: ConnectConfig,
     handlers: Mutex<Option<Handlers>>,
     bridge_factory: Option<Py<PyAny>>,
     runtime: RuntimeHandle,
