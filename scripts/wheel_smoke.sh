@@ -6,9 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 wheel=$(ls dist/anclax_fast-*.whl)
 interpreters=(python3)
+# A name on PATH may be a pyenv shim for a version that is installed but not enabled (it fails
+# when run), so each candidate must actually start before it is used.
+pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
 for v in 3.10 3.12 3.13; do
-    candidate=$(command -v "python$v" || ls /root/.pyenv/versions/"$v".*/bin/python 2>/dev/null | head -n 1 || true)
-    [ -n "$candidate" ] && interpreters+=("$candidate")
+    for candidate in $(command -v "python$v" || true) "$pyenv_root"/versions/"$v".*/bin/python; do
+        if [ -x "$candidate" ] && "$candidate" -c 'import venv' >/dev/null 2>&1; then
+            interpreters+=("$candidate")
+            break
+        fi
+    done
 done
 for python in "${interpreters[@]}"; do
     env_dir=$(mktemp -d)
