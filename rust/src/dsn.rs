@@ -27,12 +27,22 @@ pub fn parse(dsn: &str, application_name: &str) -> Result<ConnectConfig> {
             "no database DSN given: pass --dsn or set ANCLAX_DSN, e.g. postgresql://user@localhost:5432/app".to_owned(),
         ));
     }
-    let (rest, tls_options) = take_options(dsn, &["sslmode", "sslrootcert"]);
-    if let Some((key, _)) = take_options(dsn, &UNSUPPORTED_TLS_OPTIONS).1.first() {
-        return Err(Error::Invalid(format!(
-            "{key} in the database DSN is not supported: anclax-fast encrypts and verifies the server \
-             (sslmode, sslrootcert) but does not present client certificates or read CRLs"
-        )));
+    let mut keys = vec!["sslmode", "sslrootcert"];
+    keys.extend(UNSUPPORTED_TLS_OPTIONS);
+    let (rest, tls_options) = take_options(dsn, &keys);
+    let mut mode = SslMode::Prefer;
+    let mut root_certs = None;
+    for (key, value) in &tls_options {
+        match key.as_str() {
+            "sslmode" => mode = SslMode::parse(value)?,
+            "sslrootcert" => root_certs = Some(RootCerts::from_option(value)),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{key} in the database DSN is not supported: anclax-fast encrypts and verifies the server \
+                     (sslmode, sslrootcert) but does not present client certificates or read CRLs"
+                )));
+            }
+        }
     }
     let mut config = Config::from_str(&rest)
         .map_err(|err| Error::Invalid(format!("invalid database DSN {}: {err}", redact(dsn))))?;
@@ -50,14 +60,6 @@ pub fn parse(dsn: &str, application_name: &str) -> Result<ConnectConfig> {
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
-    }
-    let mut mode = SslMode::Prefer;
-    let mut root_certs = None;
-    for (key, value) in &tls_options {
-        match key.as_str() {
-            "sslmode" => mode = SslMode::parse(value)?,
-            _ => root_certs = Some(RootCerts::from_option(value)),
-        }
     }
     // As libpq: TLS is for TCP; a Unix socket connection ignores sslmode.
     if config.get_hosts().iter().all(|host| !matches!(host, Host::Tcp(_))) {

@@ -6,7 +6,6 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::Client;
 
 use crate::db::connect::ConnectConfig;
-
 use crate::error::{Error, Result};
 
 /// How long a caller waits for a free pooled connection before giving up with a clear error.
