@@ -1,15 +1,11 @@
 """What the dashboard tests share: a small spec with a task that fails while a switch is on (so a
-redrive after "the fix" completes), an executor for it, and a real HTTP server in a thread."""
+redrive after "the fix" completes), and an executor for it."""
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
-from collections.abc import Generator
-from contextlib import contextmanager
 
-import uvicorn
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import Unpack
 
@@ -67,22 +63,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(app: object, host: str = "127.0.0.1") -> Generator[str]:
-    """Serve ``app`` with uvicorn on a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, name="ui-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -26,8 +26,9 @@ from starlette.routing import Mount
 
 from anclax_fast import Client, Worker
 from anclax_fast.ui import create_app
+from anclax_fast.ui.server import in_thread
 from tests.support import wait_until
-from tests.ui.support import SCRIPT, Params, Runner, Shop, free_port, serve
+from tests.ui.support import SCRIPT, Params, Runner, Shop, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]
 
@@ -56,13 +57,14 @@ def base_url(client: Client, worker: Worker) -> Iterator[str]:
         create_app(client, title="anclax-fast · shop"),
     ]
     app = Starlette(routes=[Mount("/rw", dashboards[0]), Mount("/ro", dashboards[1])])
-    try:
-        with serve(app) as url:
-            yield url
-    finally:
-        # Mounted applications get no lifespan events: stop their LISTEN connections here.
-        for dashboard in dashboards:
-            dashboard.state.anclax_ui.close()
+    with in_thread(app) as url:
+        try:
+            yield url.rstrip("/")
+        finally:
+            # Mounted applications get no lifespan events: end their live streams and LISTEN
+            # connections here, before the server stops.
+            for dashboard in dashboards:
+                dashboard.state.anclax_ui.close()
 
 
 @pytest.fixture(scope="module")

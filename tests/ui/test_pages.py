@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from anclax_fast import Client, Worker
 from anclax_fast.ui import create_app
+from anclax_fast.ui.queries import overview
 from anclax_fast.ui.queries import tasks as tasks_query
 from tests.support import wait_until
 from tests.ui.support import Params, Runner
@@ -42,7 +43,11 @@ def test_overview_counts_and_charts(http: TestClient) -> None:
     assert 'data-count="failed">4<' in html  # 3 ChargeCard + 1 Explode
     assert "<svg" in html
     assert "SendEmail" in html
-    assert "The last hour is exact" in html
+    assert f"counted exactly up to {overview.COUNTED_PER_MINUTE:,} finished tasks." in html
+    # 120 SendEmail and some cron fires in the last hour: exact at this rate (no "≈").
+    completed = re.search(r'data-count="completed-hour">([^<]+)<', html)
+    assert completed is not None
+    assert 120 <= int(completed.group(1).replace(",", "")) < 200
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
 

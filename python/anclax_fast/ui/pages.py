@@ -57,7 +57,8 @@ async def overview_page(ui: Dashboard, params: QueryParams) -> Page:
             "throughput": charts.throughput_chart(data.minutes, names),
             "failures_chart": charts.failures_chart(data.failures_per_minute),
             "exact_up_to": overview.EXACT_UP_TO,
-            "per_minute": overview.PER_MINUTE,
+            "counted": overview.COUNTED_PER_MINUTE,
+            "sampled": overview.SAMPLED_PER_MINUTE,
         },
         live={"view": "overview"},
     )

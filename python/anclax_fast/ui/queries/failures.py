@@ -3,7 +3,7 @@ task name and error fingerprint (``anclax.error_fingerprint``: the error's first
 numbers, UUIDs and hex values replaced), with counts, first and last seen, and a sample traceback.
 
 Bounded reads: the groups are those of the :data:`SAMPLE` most recent failures of the window
-(``tasks_unsuccessful_idx``, newest first) and of the :data:`SAMPLE` tasks due to retry soonest
+(``tasks_failed_idx``, newest first) and of the :data:`SAMPLE` tasks due to retry soonest
 (``tasks_retrying_idx``). Each failure is on a page of its own in a busy table, and its
 fingerprint costs a few microseconds, so the sample bounds the page's time. When the window holds
 more than the sample, the page says so, and gives the window's total as the planner's estimate.
@@ -21,7 +21,7 @@ from anclax_fast.ui.queries.overview import estimate_rows
 __all__ = ["GROUPS_SHOWN", "SAMPLE", "WINDOWS", "Failures", "Group", "load"]
 
 SAMPLE = 2_000
-GROUPS_SHOWN = 100
+GROUPS_SHOWN = 30
 WINDOWS: dict[str, timedelta] = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
 _FAILED = f"""

@@ -8,27 +8,39 @@ the bound is on rows, not on index entries.
 - Live counts (pending, running, delayed, waiting for a retry, failed) come from partial
   indexes and are exact up to :data:`EXACT_UP_TO`; above it the page shows the planner's
   estimate, marked "≈".
-- The last hour is read a minute at a time from ``tasks_finished_idx``: at most
-  :data:`PER_MINUTE` finished tasks of each minute, in order. A minute with no more than that is
-  exact; in a busier minute the sample covers its first seconds, and the minute's total is the
-  sample's rate over the whole minute (``PER_MINUTE * 60 s / seconds sampled``), its split by
-  task name the sample's. Failures per minute are sampled the same way from
-  ``tasks_unsuccessful_idx``. The page says when a number is estimated.
-- Latency percentiles are over the sampled completed tasks.
+- The last hour, a minute at a time: each minute's finished tasks are counted through
+  ``tasks_finished_idx`` (an index-only scan), at most :data:`COUNTED_PER_MINUTE` of them; a
+  minute with fewer is exact. A busier minute's total is estimated from the rate of the ones
+  counted (``COUNTED_PER_MINUTE * minute length / seconds they span``), marked "≈". The split by
+  task name and outcome, and the latency percentiles, come from the first
+  :data:`SAMPLED_PER_MINUTE` finished tasks of each minute. Failures per minute are counted the
+  same way through ``tasks_failed_idx``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from anclax_fast._core import Tx
 
-__all__ = ["EXACT_UP_TO", "PER_MINUTE", "Count", "MinuteCounts", "Overview", "estimate_rows", "load"]
+__all__ = [
+    "COUNTED_PER_MINUTE",
+    "EXACT_UP_TO",
+    "SAMPLED_PER_MINUTE",
+    "Count",
+    "MinuteCounts",
+    "Overview",
+    "estimate_rows",
+    "load",
+]
+
+K = TypeVar("K")
 
 EXACT_UP_TO = 10_000
-PER_MINUTE = 200
+COUNTED_PER_MINUTE = 1_000
+SAMPLED_PER_MINUTE = 50
 MINUTES = 60
 
 # Each condition selects through a partial index (same predicate, spelled the same).
@@ -41,30 +53,40 @@ _LIVE = {
     "failed": "status = 'failed'",
 }
 
-# The first PER_MINUTE finished tasks of each of the last 60 minutes (the current one included).
-_SAMPLE = """
-SELECT m.minute, s.name, s.status, s.finished_at,
-       extract(epoch FROM greatest(s.started_at - s.run_at, interval '0'))::float8 AS wait
-FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
-                     interval '1 minute') AS m(minute)
-CROSS JOIN LATERAL (
-    SELECT t.name, t.status, t.finished_at, t.started_at, t.run_at FROM anclax.tasks AS t
-    WHERE t.finished_at IS NOT NULL AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
-    ORDER BY t.finished_at
-    LIMIT $1
-) AS s
+_HOUR = """
+SELECT generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
+                       interval '1 minute') AS minute
 """
-_FAILED_SAMPLE = """
-SELECT m.minute, count(*) AS n, max(s.finished_at) AS last
-FROM generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
-                     interval '1 minute') AS m(minute)
+# Per minute: how many finished (up to $1) and the finish time of the last one counted.
+_COUNTED = f"""
+SELECT m.minute, c.n, c.last
+FROM ({_HOUR}) AS m
 CROSS JOIN LATERAL (
-    SELECT t.finished_at FROM anclax.tasks AS t
-    WHERE t.status = 'failed' AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
-    ORDER BY t.finished_at
-    LIMIT $1
-) AS s
-GROUP BY m.minute
+    SELECT count(*) AS n, max(f.finished_at) AS last FROM (
+        SELECT t.finished_at FROM anclax.tasks AS t
+        WHERE t.finished_at IS NOT NULL AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
+        ORDER BY t.finished_at LIMIT $1
+    ) AS f
+) AS c
+"""
+_FAILED = _COUNTED.replace("t.finished_at IS NOT NULL", "t.status = 'failed'")
+# The first $1 finished tasks of each minute, by name and outcome; then one row of latency
+# percentiles over the completed ones.
+_SAMPLE = f"""
+WITH sample AS MATERIALIZED (
+    SELECT m.minute, s.name, s.status,
+           extract(epoch FROM greatest(s.started_at - s.run_at, interval '0'))::float8 AS wait
+    FROM ({_HOUR}) AS m
+    CROSS JOIN LATERAL (
+        SELECT t.name, t.status, t.started_at, t.run_at FROM anclax.tasks AS t
+        WHERE t.finished_at IS NOT NULL AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
+        ORDER BY t.finished_at LIMIT $1
+    ) AS s
+)
+SELECT minute, name, status, count(*) AS n, NULL::float8[] AS p FROM sample GROUP BY minute, name, status
+UNION ALL
+SELECT NULL, NULL, 'latency', count(*), percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY wait)
+FROM sample WHERE status = 'completed'
 """
 _WORKERS = """
 SELECT count(*) AS workers, coalesce(sum(concurrency + async_concurrency), 0)::bigint AS slots,
@@ -100,7 +122,8 @@ def count(tx: Tx, condition: str) -> Count:
 
 @dataclass
 class MinuteCounts:
-    """Tasks finished in one minute, by task name and outcome (estimated when ``sampled``)."""
+    """Tasks finished in one minute, by task name and outcome. ``sampled``: the minute's total is
+    estimated (more finished than were counted)."""
 
     minute: datetime
     completed: dict[str, int] = field(default_factory=dict)
@@ -120,31 +143,34 @@ class Overview:
     minutes: list[MinuteCounts]
     """The last hour, a minute each, oldest first (the last one is the current, partial minute)."""
     estimated: bool
-    """True when some minute held more than PER_MINUTE finished tasks (its numbers are estimates)."""
+    """True when some minute held more than COUNTED_PER_MINUTE finished tasks (its total is estimated)."""
     failures_per_minute: list[tuple[datetime, int]]
     failures_estimated: bool
     completed_by_name: dict[str, int]
     latency_sample: int
     latency: tuple[float, float, float] | None
-    """Seconds from due to start: p50, p90, p99."""
+    """Seconds from due to start: p50, p90, p99, over the sampled completions."""
     workers: int
     slots: int
     in_flight: int
 
 
-def _scale(n: int, minute: datetime, last: datetime, now: datetime) -> float:
-    """How much a capped minute's sample stands for: its length over the seconds it covers."""
+def _total(n: int, minute: datetime, last: datetime | None, now: datetime) -> tuple[int, bool]:
+    """A minute's total from its count: exact below the cap, else the counted ones' rate over the
+    minute (or the part of it that has passed). Returns (total, estimated)."""
+    if n < COUNTED_PER_MINUTE or last is None:
+        return n, False
     length = min(timedelta(minutes=1), now - minute).total_seconds()
     covered = (last - minute).total_seconds()
-    return max(1.0, length / covered) if n >= PER_MINUTE and covered > 0 else 1.0
+    if covered <= 0:
+        return n, True
+    return max(n, round(n * length / covered)), True
 
 
-def _percentiles(values: list[float]) -> tuple[float, float, float] | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    pick = [ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in (0.5, 0.9, 0.99)]
-    return pick[0], pick[1], pick[2]
+def _split(total: int, shares: dict[K, int]) -> dict[K, int]:
+    """``total`` spread over the keys in proportion to their counts in the sample."""
+    sampled = sum(shares.values())
+    return {key: round(total * n / sampled) for key, n in shares.items()} if sampled else {}
 
 
 def load(tx: Tx) -> Overview:
@@ -154,46 +180,46 @@ def load(tx: Tx) -> Overview:
     now: datetime = workers["now"]
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=MINUTES - 1)
     minutes = {start + timedelta(minutes=i): MinuteCounts(start + timedelta(minutes=i)) for i in range(MINUTES)}
-    by_minute: dict[datetime, list[dict[str, Any]]] = {}
-    for row in tx.fetch(_SAMPLE, PER_MINUTE):
-        by_minute.setdefault(row["minute"], []).append(row)
-    waits: list[float] = []
-    by_name: dict[str, float] = {}
-    for minute, rows in by_minute.items():
-        bucket = minutes.get(minute)
-        if bucket is None:
-            continue
-        scale = _scale(len(rows), minute, rows[-1]["finished_at"], now)
-        bucket.sampled = scale > 1.0
-        for row in rows:
-            if row["status"] == "completed":
-                bucket.completed[row["name"]] = bucket.completed.get(row["name"], 0) + 1
-                waits.append(float(row["wait"]))
-            elif row["status"] == "cancelled":
-                bucket.cancelled += 1
-        bucket.completed = {name: round(n * scale) for name, n in bucket.completed.items()}
-        bucket.cancelled = round(bucket.cancelled * scale)
-        for name, n in bucket.completed.items():
-            by_name[name] = by_name.get(name, 0) + n
-    failures: dict[datetime, int] = {}
+    totals = {
+        row["minute"]: _total(int(row["n"]), row["minute"], row["last"], now)
+        for row in tx.fetch(_COUNTED, COUNTED_PER_MINUTE)
+    }
+    samples: dict[datetime, dict[tuple[str, str], int]] = {}
+    latency: tuple[float, float, float] | None = None
+    sampled = 0
+    for row in tx.fetch(_SAMPLE, SAMPLED_PER_MINUTE):
+        if row["status"] == "latency":
+            sampled = int(row["n"])
+            if sampled:
+                p50, p90, p99 = (float(v) for v in row["p"])
+                latency = (p50, p90, p99)
+        else:
+            samples.setdefault(row["minute"], {})[(row["status"], row["name"])] = int(row["n"])
+    by_name: dict[str, int] = {}
+    for minute, bucket in minutes.items():
+        total, bucket.sampled = totals.get(minute, (0, False))
+        for (status, name), n in _split(total, samples.get(minute, {})).items():
+            if status == "completed":
+                bucket.completed[name] = bucket.completed.get(name, 0) + n
+                by_name[name] = by_name.get(name, 0) + n
+            elif status == "cancelled":
+                bucket.cancelled += n
     failures_estimated = False
-    for row in tx.fetch(_FAILED_SAMPLE, PER_MINUTE):
-        scale = _scale(int(row["n"]), row["minute"], row["last"], now)
-        failures_estimated = failures_estimated or scale > 1.0
-        failures[row["minute"]] = round(int(row["n"]) * scale)
-    for minute, n in failures.items():
-        if minute in minutes:
-            minutes[minute].failed = n
+    for row in tx.fetch(_FAILED, COUNTED_PER_MINUTE):
+        n, estimated = _total(int(row["n"]), row["minute"], row["last"], now)
+        failures_estimated = failures_estimated or estimated
+        if row["minute"] in minutes:
+            minutes[row["minute"]].failed = n
     return Overview(
         now=now,
         counts=counts,
         minutes=list(minutes.values()),
         estimated=any(m.sampled for m in minutes.values()),
-        failures_per_minute=[(m, failures.get(m, 0)) for m in minutes],
+        failures_per_minute=[(m, bucket.failed) for m, bucket in minutes.items()],
         failures_estimated=failures_estimated,
-        completed_by_name={name: round(n) for name, n in sorted(by_name.items(), key=lambda kv: -kv[1])},
-        latency_sample=len(waits),
-        latency=_percentiles(waits),
+        completed_by_name=dict(sorted(by_name.items(), key=lambda kv: -kv[1])),
+        latency_sample=sampled,
+        latency=latency,
         workers=int(workers["workers"]),
         slots=int(workers["slots"]),
         in_flight=int(workers["in_flight"]),

@@ -5,7 +5,7 @@ A listing walks one index in order (the *driver*) and filters what it reads:
 ==================  ==========================================  ======================
 status filter       driver (index)                              order
 ==================  ==========================================  ======================
-failed, cancelled   tasks_unsuccessful_idx (status, finished)   finished, newest first
+failed, cancelled   tasks_failed_idx, tasks_cancelled_idx       finished, newest first
 completed           tasks_finished_idx (finished_at)            finished, newest first
 retrying            tasks_retrying_idx (run_at)                 next retry first
 running             tasks_running_idx                           newest first
@@ -131,13 +131,12 @@ def _driver(task_filter: TaskFilter) -> _Driver:
     return _Driver(Order.NEWEST, "true")
 
 
-def _keys(order: Order) -> tuple[str, str]:
-    """(ORDER BY of the listing, ORDER BY of the same keys reversed)."""
+def _order_by(order: Order) -> str:
     if order is Order.NEWEST:
-        return "t.id DESC", "t.id"
+        return "t.id DESC"
     if order is Order.FINISHED:
-        return "t.finished_at DESC, t.id DESC", "t.finished_at, t.id"
-    return "t.run_at, t.id", "t.run_at DESC, t.id DESC"
+        return "t.finished_at DESC, t.id DESC"
+    return "t.run_at, t.id"
 
 
 def _after(order: Order, cursor: Cursor, where: SqlCondition) -> None:
@@ -162,7 +161,7 @@ def load(tx: Tx, task_filter: TaskFilter, cursor: Cursor | None = None, page_siz
         tagged = tx.fetch(f"SELECT {COLUMNS} FROM anclax.tasks AS t WHERE {condition.sql}", *condition.params)
         return TaskPage([TaskRow(**row) for row in tagged], Order.NEWEST, None, None)
     driver = _driver(task_filter)
-    forward, backward = _keys(driver.order)
+    forward = _order_by(driver.order)
     inner = SqlCondition()
     inner.add_fixed(driver.condition)
     if cursor is not None:
@@ -185,25 +184,21 @@ def load(tx: Tx, task_filter: TaskFilter, cursor: Cursor | None = None, page_siz
     if len(found) > page_size:
         rows = found[:page_size]
         return TaskPage(rows, driver.order, _row_cursor(driver.order, rows[-1]), None)
-    # A short page: did it read everything there is, or stop at the budget?
-    keys = "t.id, t.finished_at, t.run_at, t.created_at"
+    # A short page: did it read everything there is, or stop at the budget? The budget's last
+    # row says (none: the driver ran out first). Only its keys are read: for the primary key, an
+    # index-only scan.
+    time_key = {Order.NEWEST: None, Order.FINISHED: "finished_at", Order.DUE: "run_at"}[driver.order]
+    since_check = driver.order is Order.NEWEST and isinstance(task_filter.since, datetime)
+    keys = ", ".join(["t.id"] + [f"t.{k}" for k in (time_key, "created_at" if since_check else None) if k])
     boundary = tx.fetchrow(
-        f"SELECT count(*) OVER () AS examined, t.* FROM (SELECT {keys} FROM anclax.tasks AS t WHERE {inner.sql} "
-        f"ORDER BY {forward} LIMIT ${budget_at}) AS t ORDER BY {backward} LIMIT 1",
+        f"SELECT {keys} FROM anclax.tasks AS t WHERE {inner.sql} ORDER BY {forward} OFFSET ${budget_at} - 1 LIMIT 1",
         *inner.params,
         SCAN_BUDGET,
     )
-    searched = None
-    if boundary is not None and boundary["examined"] >= SCAN_BUDGET:
-        last_created: datetime = boundary["created_at"]
-        # Newest first by id follows creation time: past `since`, nothing further can match.
-        exhausted = (
-            driver.order is Order.NEWEST
-            and isinstance(task_filter.since, datetime)
-            and not task_filter.on_finish_time
-            and last_created < task_filter.since
-        )
-        if not exhausted:
-            time = {Order.NEWEST: None, Order.FINISHED: boundary["finished_at"], Order.DUE: boundary["run_at"]}
-            searched = Searched(int(boundary["examined"]), Cursor(int(boundary["id"]), time[driver.order]))
-    return TaskPage(found, driver.order, None, searched)
+    if boundary is None:
+        return TaskPage(found, driver.order, None, None)
+    # Newest first by id follows creation time: past `since`, nothing further can match.
+    if since_check and isinstance(task_filter.since, datetime) and boundary["created_at"] < task_filter.since:
+        return TaskPage(found, driver.order, None, None)
+    resume = Cursor(int(boundary["id"]), boundary[time_key] if time_key else None)
+    return TaskPage(found, driver.order, None, Searched(SCAN_BUDGET, resume))
