@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from anclax_fast._core import Tx
     from anclax_fast.client import Client
 
-__all__ = ["BATCH_SIZE", "CANCEL", "DELETE", "RETRY", "Operation", "count", "default_actor", "run"]
+__all__ = ["BATCH_SIZE", "CANCEL", "DELETE", "RETRY", "Operation", "count", "default_actor", "run", "statuses_of"]
 
 BATCH_SIZE = 1000
 
@@ -66,7 +66,8 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _statuses(operation: Operation, task_filter: TaskFilter) -> tuple[TaskStatus, ...]:
+def statuses_of(operation: Operation, task_filter: TaskFilter) -> tuple[TaskStatus, ...]:
+    """The statuses ``operation`` changes among those the filter selects (ConfigurationError: none)."""
     if task_filter.statuses is None:
         return operation.statuses
     chosen: tuple[TaskStatus, ...] = tuple(s for s in task_filter.statuses if s in operation.statuses)
@@ -85,7 +86,7 @@ def count(client: Client, operation: Operation, target: TaskFilter | Iterable[in
         if isinstance(target, TaskFilter):
             condition = target.condition(3)
             sql = f"SELECT 1 FROM anclax.tasks AS t WHERE t.status = ANY($1::text[]) AND {condition.sql} LIMIT $2"
-            statuses = list(_statuses(operation, target))
+            statuses = list(statuses_of(operation, target))
             return int(tx.fetchval(f"SELECT count(*) FROM ({sql}) AS s", statuses, limit, *condition.params))
         ids = _ids(target)
         return int(
@@ -146,7 +147,7 @@ def _batches(operation: Operation, target: TaskFilter | Iterable[int]) -> Iterat
             chunk = ids[start : start + BATCH_SIZE]
             yield _given(chunk)
         return
-    for status in _statuses(operation, target):
+    for status in statuses_of(operation, target):
         walk = _Walk(status, target)
         while not walk.finished:
             yield walk.next_batch

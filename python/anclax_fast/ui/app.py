@@ -240,7 +240,9 @@ async def action(request: Request) -> Response:
                 "count": n,
                 "count_cap": CONFIRM_COUNT_CAP,
                 "described": described,
-                "statuses": operation.statuses,
+                "statuses": bulk.statuses_of(operation, target)
+                if isinstance(target, TaskFilter)
+                else operation.statuses,
                 "fields": [(k, v) for k, v in form.fields if k not in (CSRF_FIELD, "confirm")],
                 "back": back,
             }
