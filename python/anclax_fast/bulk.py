@@ -162,7 +162,7 @@ def _given(ids: list[int]) -> Callable[[Tx], list[int]]:
 
 class _Walk:
     """The tasks of one status matching a filter, a batch at a time, in index order: finish time
-    for final statuses (tasks_finished_idx, tasks_failed_idx, tasks_cancelled_idx), id otherwise."""
+    for final statuses (tasks_finished_idx: status, finish time), id otherwise."""
 
     def __init__(self, status: TaskStatus, task_filter: TaskFilter) -> None:
         self.status = status

@@ -3,6 +3,7 @@ updates), on a LISTEN connection of its own."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -34,7 +35,10 @@ def test_it_announces_its_connection_then_relays_the_channels_it_listens_to(clie
         Runner(client).run("Echo")
         client.cancel(Runner(client).run("Echo"))  # anclax_done: not listened to here
         received = collect(notifications, 2)
-        assert [r for r in received if r[0]] == [("anclax_tasks", ""), ("anclax_tasks", "")]
+        relayed = [r for r in received if r[0]]
+        assert [channel for channel, _ in relayed] == ["anclax_tasks", "anclax_tasks"]
+        # The payload is the engine's: the lane of the new task (docs/architecture.md).
+        assert all(re.fullmatch(r"\d+", payload) for _, payload in relayed), relayed
     finally:
         notifications.close()
     # Closed: the next wait says so instead of blocking.

@@ -3,7 +3,7 @@ task name and error fingerprint (``anclax.error_fingerprint``: the error's first
 numbers, UUIDs and hex values replaced), with counts, first and last seen, and a sample traceback.
 
 Bounded reads: the groups are those of the :data:`SAMPLE` most recent failures of the window
-(``tasks_failed_idx``, newest first) and of the :data:`SAMPLE` tasks due to retry soonest
+(``tasks_finished_idx``, newest first) and of the :data:`SAMPLE` tasks due to retry soonest
 (``tasks_retrying_idx``). Each failure is on a page of its own in a busy table, and its
 fingerprint costs a few microseconds, so the sample bounds the page's time. When the window holds
 more than the sample, the page says so, and gives the window's total as the planner's estimate.

@@ -5,16 +5,17 @@ Every statement reads a bounded number of rows, whatever the table holds. Rows a
 recently are not yet all-visible, so even an index-only count visits the table for each of them:
 the bound is on rows, not on index entries.
 
-- Live counts (pending, running, delayed, waiting for a retry, failed) come from partial
-  indexes and are exact up to :data:`EXACT_UP_TO`; above it the page shows the planner's
-  estimate, marked "≈".
+- Live counts (pending, running, waiting for a retry, failed) come from partial indexes and are
+  exact up to :data:`EXACT_UP_TO`; above it the page shows the planner's estimate, marked "≈".
+  Delayed tasks are counted among the pending ones read (no index orders all pending tasks by
+  due time: the claim's is by lane), so that count is exact when the pending one is.
 - The last hour, a minute at a time: each minute's finished tasks are counted through
-  ``tasks_finished_idx`` (an index-only scan), at most :data:`COUNTED_PER_MINUTE` of them; a
+  ``tasks_finished_idx`` (status, finish time; an index-only scan), at most :data:`COUNTED_PER_MINUTE` of them; a
   minute with fewer is exact. A busier minute's total is estimated from the rate of the ones
   counted (``COUNTED_PER_MINUTE * minute length / seconds they span``), marked "≈". The split by
   task name and outcome, and the latency percentiles, come from the first
-  :data:`SAMPLED_PER_MINUTE` finished tasks of each minute. Failures per minute are counted the
-  same way through ``tasks_failed_idx``.
+  :data:`SAMPLED_PER_MINUTE` completed tasks of each minute. Failures per minute are counted the
+  same way (the same index: it is by status, then finish time).
 """
 
 from __future__ import annotations
@@ -45,11 +46,9 @@ MINUTES = 60
 
 # Each condition selects through a partial index (same predicate, spelled the same).
 _LIVE = {
-    "pending": "status = 'pending'",
     # Every running row has a worker: the predicate of tasks_running_idx.
     "running": "status = 'running' AND worker_id IS NOT NULL",
     "retrying": "status = 'pending' AND attempts > 0",
-    "delayed": "status = 'pending' AND run_at > now()",
     "failed": "status = 'failed'",
 }
 
@@ -64,12 +63,12 @@ FROM ({_HOUR}) AS m
 CROSS JOIN LATERAL (
     SELECT count(*) AS n, max(f.finished_at) AS last FROM (
         SELECT t.finished_at FROM anclax.tasks AS t
-        WHERE t.finished_at IS NOT NULL AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
+        WHERE t.status = 'completed' AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
         ORDER BY t.finished_at LIMIT $1
     ) AS f
 ) AS c
 """
-_FAILED = _COUNTED.replace("t.finished_at IS NOT NULL", "t.status = 'failed'")
+_FAILED = _COUNTED.replace("t.status = 'completed'", "t.status = 'failed'")
 # The first $1 finished tasks of each minute, by name and outcome; then one row of latency
 # percentiles over the completed ones.
 _SAMPLE = f"""
@@ -79,7 +78,7 @@ WITH sample AS MATERIALIZED (
     FROM ({_HOUR}) AS m
     CROSS JOIN LATERAL (
         SELECT t.name, t.status, t.started_at, t.run_at FROM anclax.tasks AS t
-        WHERE t.finished_at IS NOT NULL AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
+        WHERE t.status = 'completed' AND t.finished_at >= m.minute AND t.finished_at < m.minute + interval '1 minute'
         ORDER BY t.finished_at LIMIT $1
     ) AS s
 )
@@ -87,6 +86,11 @@ SELECT minute, name, status, count(*) AS n, NULL::float8[] AS p FROM sample GROU
 UNION ALL
 SELECT NULL, NULL, 'latency', count(*), percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY wait)
 FROM sample WHERE status = 'completed'
+"""
+# Pending tasks, and how many of them are not due yet, over at most $1 of them.
+_PENDING = """
+SELECT count(*) AS pending, count(*) FILTER (WHERE run_at > now()) AS delayed
+FROM (SELECT run_at FROM anclax.tasks WHERE status = 'pending' LIMIT $1) AS s
 """
 _WORKERS = """
 SELECT count(*) AS workers, coalesce(sum(concurrency + async_concurrency), 0)::bigint AS slots,
@@ -128,7 +132,6 @@ class MinuteCounts:
     minute: datetime
     completed: dict[str, int] = field(default_factory=dict)
     failed: int = 0
-    cancelled: int = 0
     sampled: bool = False
 
     @property
@@ -175,6 +178,14 @@ def _split(total: int, shares: dict[K, int]) -> dict[K, int]:
 
 def load(tx: Tx) -> Overview:
     counts = {status: count(tx, condition) for status, condition in _LIVE.items()}
+    pending = tx.fetchrow(_PENDING, EXACT_UP_TO + 1)
+    assert pending is not None  # an aggregate always returns a row
+    if int(pending["pending"]) <= EXACT_UP_TO:
+        counts["pending"] = Count(int(pending["pending"]), True)
+        counts["delayed"] = Count(int(pending["delayed"]), True)
+    else:
+        counts["pending"] = Count(max(EXACT_UP_TO + 1, estimate_rows(tx, "t.status = 'pending'")), False)
+        counts["delayed"] = Count(estimate_rows(tx, "t.status = 'pending' AND t.run_at > now()"), False)
     workers = tx.fetchrow(_WORKERS)
     assert workers is not None  # an aggregate always returns a row
     now: datetime = workers["now"]
@@ -184,7 +195,7 @@ def load(tx: Tx) -> Overview:
         row["minute"]: _total(int(row["n"]), row["minute"], row["last"], now)
         for row in tx.fetch(_COUNTED, COUNTED_PER_MINUTE)
     }
-    samples: dict[datetime, dict[tuple[str, str], int]] = {}
+    samples: dict[datetime, dict[str, int]] = {}
     latency: tuple[float, float, float] | None = None
     sampled = 0
     for row in tx.fetch(_SAMPLE, SAMPLED_PER_MINUTE):
@@ -194,16 +205,13 @@ def load(tx: Tx) -> Overview:
                 p50, p90, p99 = (float(v) for v in row["p"])
                 latency = (p50, p90, p99)
         else:
-            samples.setdefault(row["minute"], {})[(row["status"], row["name"])] = int(row["n"])
+            samples.setdefault(row["minute"], {})[row["name"]] = int(row["n"])
     by_name: dict[str, int] = {}
     for minute, bucket in minutes.items():
         total, bucket.sampled = totals.get(minute, (0, False))
-        for (status, name), n in _split(total, samples.get(minute, {})).items():
-            if status == "completed":
-                bucket.completed[name] = bucket.completed.get(name, 0) + n
-                by_name[name] = by_name.get(name, 0) + n
-            elif status == "cancelled":
-                bucket.cancelled += n
+        for name, n in _split(total, samples.get(minute, {})).items():
+            bucket.completed[name] = n
+            by_name[name] = by_name.get(name, 0) + n
     failures_estimated = False
     for row in tx.fetch(_FAILED, COUNTED_PER_MINUTE):
         n, estimated = _total(int(row["n"]), row["minute"], row["last"], now)

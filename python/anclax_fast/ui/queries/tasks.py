@@ -5,8 +5,8 @@ A listing walks one index in order (the *driver*) and filters what it reads:
 ==================  ==========================================  ======================
 status filter       driver (index)                              order
 ==================  ==========================================  ======================
-failed, cancelled   tasks_failed_idx, tasks_cancelled_idx       finished, newest first
-completed           tasks_finished_idx (finished_at)            finished, newest first
+completed, failed,  tasks_finished_idx (status, finished_at)    finished, newest first
+cancelled
 retrying            tasks_retrying_idx (run_at)                 next retry first
 running             tasks_running_idx                           newest first
 anything else       the primary key                             newest first
@@ -121,11 +121,9 @@ def _driver(task_filter: TaskFilter) -> _Driver:
     statuses = task_filter.statuses
     if task_filter.retrying:
         return _Driver(Order.DUE, "t.status = 'pending' AND t.attempts > 0")
-    if statuses in (("failed",), ("cancelled",)):
+    if statuses in (("completed",), ("failed",), ("cancelled",)):
         # A literal, not a parameter: the planner must see which partial index applies.
         return _Driver(Order.FINISHED, f"t.status = '{statuses[0]}'")
-    if statuses == ("completed",):
-        return _Driver(Order.FINISHED, "t.finished_at IS NOT NULL")
     if statuses == ("running",):
         return _Driver(Order.NEWEST, "t.status = 'running' AND t.worker_id IS NOT NULL")
     return _Driver(Order.NEWEST, "true")

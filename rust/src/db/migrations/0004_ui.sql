@@ -1,6 +1,6 @@
 -- anclax-fast schema, version 4: what the dashboard (`anclax-fast ui`) and `Client.retry` need.
 -- Every column added here has a constant default or none, so adding it rewrites nothing. The
--- five indexes are built in the migration's transaction and block writes to anclax.tasks while
+-- two indexes are built in the migration's transaction and block writes to anclax.tasks while
 -- they build (a few seconds per million rows): on a large table, migrate at a quiet moment.
 
 -- The Workers page: what each worker serves and how busy it is. Written at registration
@@ -14,17 +14,10 @@ ALTER TABLE anclax.workers
 -- Why these indexes, and what they cost. Every completion already rewrites the row without HOT
 -- (it changes `status`, which partial-index predicates read), so an index costs one entry per
 -- row that satisfies its predicate when the row enters that state, and nothing for other rows.
+-- Finished tasks by status and finish time (the overview's last hour, the Failures page, the
+-- Tasks page filtered on a final status, bulk actions by filter) use tasks_finished_idx of
+-- version 2: nothing to add for them.
 --
--- Finished tasks by finish time: the overview's last hour (throughput, latency, failure rate)
--- and the Tasks page filtered on `completed`, newest first, read a bounded recent slice of it
--- instead of the whole table. One entry per finished task; retention can walk it too.
-CREATE INDEX tasks_finished_idx ON anclax.tasks (finished_at) WHERE finished_at IS NOT NULL;
--- Failed tasks by finish time, and cancelled ones: the Failures page, failure counts, bulk redrive
--- by filter, the Tasks page filtered on those statuses. Only those tasks pay for an entry. (One
--- index per status, not one over both: with `status` leading a shared index, the planner was
--- seen walking tasks_finished_idx instead, reading fifty times the rows, on 5 million tasks.)
-CREATE INDEX tasks_failed_idx ON anclax.tasks (finished_at) WHERE status = 'failed';
-CREATE INDEX tasks_cancelled_idx ON anclax.tasks (finished_at) WHERE status = 'cancelled';
 -- Tasks waiting for a retry (pending after a failed attempt): "what is failing right now" on the
 -- Failures page and the overview, without reading the pending backlog. One entry per retry.
 CREATE INDEX tasks_retrying_idx ON anclax.tasks (run_at) WHERE status = 'pending' AND attempts > 0;
