@@ -21,6 +21,7 @@ from anclax_fast.errors import (
     TaskTimeout,
     WaitTimeout,
 )
+from anclax_fast.filters import TaskFilter
 from anclax_fast.spec import CronJob, RetryPolicy, Spec, TaskDef
 from anclax_fast.worker import Worker
 
@@ -48,6 +49,7 @@ __all__ = [
     "TaskAlreadyExists",
     "TaskContext",
     "TaskDef",
+    "TaskFilter",
     "TaskNotFound",
     "TaskTimeout",
     "Tx",

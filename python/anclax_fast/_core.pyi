@@ -111,6 +111,21 @@ class ClientCore:
     def close(self) -> None: ...
 
 @final
+class Notifications:
+    """The engine's NOTIFY channels (``anclax_tasks``, ``anclax_done``, ``anclax_cancel``,
+    ``anclax_schedules``) on a LISTEN connection of its own that reconnects by itself.
+
+    Raises ``ConfigurationError`` for a channel not in that list, or for none at all.
+    """
+
+    def __new__(cls, client: ClientCore, channels: list[str]) -> Notifications: ...
+    def next(self, timeout: float) -> list[tuple[str, str]] | None:
+        """Wait up to ``timeout`` seconds for a notification, then return every one received:
+        ``(channel, payload)`` pairs, ``("", "")`` when the connection was (re)established (what was
+        sent while it was down is lost). An empty list after the timeout; None once closed."""
+    def close(self) -> None: ...
+
+@final
 class WorkerCore:
     def __new__(
         cls,

@@ -5,16 +5,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import LiteralString
 
+from anclax_fast import bulk
 from anclax_fast._core import ClientCore, Tx, redact_dsn
 from anclax_fast._schedule_tx import register_in_transaction
 from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
+from anclax_fast.filters import TaskFilter
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
 
 if TYPE_CHECKING:
@@ -151,6 +153,19 @@ class Client:
             rows = tx.fetch(_EXACT_COUNTS_SQL if exact else _COUNTS_SQL)
         counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
+
+    def retry(self, target: Iterable[int] | TaskFilter, *, dry_run: bool = False, actor: str | None = None) -> int:
+        """Send failed or cancelled tasks back to the queue: the tasks with these ids, or every one
+        matching a :class:`~anclax_fast.filters.TaskFilter`. Other statuses are left alone.
+
+        Each becomes ``pending``, due now, with a fresh attempt budget (as many attempts again as
+        it had), and gets a ``TaskRetried`` event naming ``actor`` (default ``user@host``).
+        Returns how many tasks were retried; with ``dry_run``, how many would be, changing nothing.
+        Large selections go in batches of 1,000, each its own transaction.
+        """
+        if dry_run:
+            return bulk.count(self, bulk.RETRY, target)
+        return bulk.run(self, bulk.RETRY, target, actor=actor)
 
     def schedules(self) -> list[ScheduleInfo]:
         """Every cron schedule (from specs and from ``run_<task>``), with its next fire."""

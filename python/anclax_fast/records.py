@@ -73,12 +73,13 @@ class TaskInfo:
         )
 
 
-EventKind = Literal["TaskError", "TaskFailed", "TaskCancelled", "HookFailed"]
+EventKind = Literal["TaskError", "TaskFailed", "TaskCancelled", "HookFailed", "TaskRetried"]
 
 
 @dataclass(frozen=True, slots=True)
 class TaskEvent:
-    """Something that happened to a task: a failed attempt, its permanent failure, a cancel, a failing hook."""
+    """Something that happened to a task: a failed attempt, its permanent failure, a cancel, a failing hook,
+    a retry asked for by someone (``Client.retry``, the dashboard: the message names who)."""
 
     id: int
     task_id: int

@@ -41,6 +41,10 @@ impl ClientCore {
         &self.core
     }
 
+    pub fn runtime(&self) -> &RuntimeHandle {
+        &self.runtime
+    }
+
     pub fn redacted_dsn(&self) -> &str {
         &self.redacted_dsn
     }

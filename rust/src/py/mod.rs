@@ -10,6 +10,7 @@ mod cron;
 mod errors;
 mod executor;
 mod logging;
+mod notifications;
 mod retry;
 mod tx;
 mod worker;
@@ -25,6 +26,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<TaskContext>()?;
     m.add_class::<tx::Tx>()?;
     m.add_class::<client::ClientCore>()?;
+    m.add_class::<notifications::Notifications>()?;
     m.add_class::<worker::WorkerCore>()?;
     m.add_class::<executor::AsyncDone>()?;
     m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;
