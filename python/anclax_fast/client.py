@@ -10,8 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from anclax_fast._core import ClientCore, Tx, redact_dsn
-from anclax_fast._schedule_tx import register_in_transaction
-from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
 
@@ -23,7 +21,7 @@ __all__ = ["DEFAULT_POOL_SIZE", "Client", "resolve_dsn"]
 
 DEFAULT_POOL_SIZE = 8
 
-_LIST_TASKS_SQL = """
+LIST_TASKS_SQL = """
 SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
        labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
        finished_at, last_error, created_at
@@ -101,7 +99,7 @@ class Client:
         """The most recent tasks (highest ids first), optionally filtered by status and name.
         ``before_id`` pages further back."""
         with self.transaction() as tx:
-            rows = tx.fetch(_LIST_TASKS_SQL, status, name, before_id, limit)
+            rows = tx.fetch(LIST_TASKS_SQL, status, name, before_id, limit)
         return [TaskInfo.from_row(row) for row in rows]
 
     def counts_by_status(self) -> dict[str, int]:
@@ -135,37 +133,15 @@ class Client:
         """
         return self._core.unschedule(task_name, unique_tag or "")
 
-    def register_schedule(
-        self,
-        task: TaskDef,
-        payload: bytes,
-        options: ResolvedOptions,
-        *,
-        tx: Tx | ExternalTx | None = None,
-        source: str = "app",
-    ) -> int:
+    def register_schedule(self, task: TaskDef, payload: bytes, options: ResolvedOptions, *, source: str = "app") -> int:
         """Register (or update) the schedule of cron task ``task``; returns the task id of its next fire.
 
         Called by ``run_<task>(params)`` for cron tasks, and by workers for spec schedules.
         """
         if task.cron is None:
             raise ConfigurationError(f"{task.name} has no cronjob in its spec")
-        if options.run_at is not None:
-            raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
-        tag = options.unique_tag or ""
-        if tx is not None:
-            return register_in_transaction(tx, task, unique_tag=tag, payload=payload, options=options, source=source)
         return self._core.register_schedule(
-            task.name,
-            tag,
-            task.cron.expression,
-            payload,
-            source,
-            options.priority,
-            options.max_attempts,
-            options.retry_intervals_ms,
-            options.timeout_ms,
-            options.labels,
+            task.name, options.unique_tag or "", task.cron.expression, payload, source, options
         )
 
     @contextlib.contextmanager

@@ -7,8 +7,9 @@ use crate::db::query::RawJson;
 use crate::db::sql;
 use crate::error::{Error, Result};
 
-/// Everything about a task row but its name and payload, already validated by the caller.
-#[derive(Debug, Clone)]
+/// Everything about a task row but its name and payload, already validated by the caller
+/// (Python's `ResolvedOptions`, read field by field in `py::options`).
+#[derive(Debug, Clone, Default)]
 pub struct EnqueueOptions {
     pub priority: i32,
     pub run_at: Option<DateTime<Utc>>,
@@ -18,6 +19,8 @@ pub struct EnqueueOptions {
     pub labels: Vec<String>,
     pub unique_tag: Option<String>,
     pub parent_id: Option<i64>,
+    /// A taken unique tag raises `AlreadyExists` instead of returning the existing task's id.
+    pub if_exists_raise: bool,
 }
 
 /// Insert one task (or find the one holding its unique tag). Returns (id, inserted).
