@@ -43,6 +43,7 @@ def enqueue(name: str, payload: bytes, options: ResolvedOptions) -> Statement:
             o.labels,
             o.unique_tag,
             o.parent_id,
+            o.headers,
         ),
     )
 

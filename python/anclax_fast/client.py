@@ -24,7 +24,7 @@ DEFAULT_POOL_SIZE = 8
 LIST_TASKS_SQL = """
 SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
        labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
-       finished_at, last_error, created_at
+       finished_at, last_error, created_at, headers
 FROM anclax.tasks
 WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::bigint IS NULL OR id < $3)
 ORDER BY id DESC

@@ -11,7 +11,7 @@ caller's transaction (:mod:`anclax_fast._external_tx`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
@@ -21,6 +21,7 @@ from typing_extensions import Unpack
 from anclax_fast import _statements
 from anclax_fast._counters import count_enqueued
 from anclax_fast._external_tx import fetch_row, fetch_row_async
+from anclax_fast._tracing import EnqueueTrace, enqueue_trace
 from anclax_fast._types import BatchEnqueueOptions, EnqueueOptions
 from anclax_fast.errors import ConfigurationError, IntervalError, TaskAlreadyExists
 from anclax_fast.retry import parse_duration, parse_interval
@@ -50,6 +51,8 @@ class ResolvedOptions:
     unique_tag: str | None
     parent_id: int | None
     if_exists_raise: bool
+    headers: str | None = None
+    """Propagation headers for the row (JSON), set by a tracing integration, never by callers."""
 
 
 def _duration_ms(name: str, value: object) -> int:
@@ -169,6 +172,10 @@ def _batch(task: TaskDef, options: Mapping[str, object]) -> ResolvedOptions:
     return resolve_options(task, options)
 
 
+def _traced(options: ResolvedOptions, trace: EnqueueTrace) -> ResolvedOptions:
+    return options if trace.headers is None else replace(options, headers=trace.headers)
+
+
 def _task_id(row: Sequence[Any], options: ResolvedOptions) -> int:
     task_id, inserted = int(row[0]), bool(row[1])
     if not inserted and options.if_exists_raise:
@@ -204,9 +211,14 @@ class TaskRunnerBase:
                 return self._client.register_schedule(task, payload, resolved)
             return int(fetch_row(tx, _schedule_statement(task, payload, resolved))[0])
         count_enqueued(task.name)
-        if tx is None:
-            return self._client.core.enqueue(task.name, payload, resolved)[0]
-        return _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+        with enqueue_trace(task.name, (payload,)) as trace:
+            resolved = _traced(resolved, trace)
+            if tx is None:
+                task_id = self._client.core.enqueue(task.name, payload, resolved)[0]
+            else:
+                task_id = _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+            trace.record((task_id,))
+        return task_id
 
     def _enqueue_many(
         self, task: TaskDef, params: Sequence[BaseModel], /, **options: Unpack[BatchEnqueueOptions]
@@ -214,7 +226,10 @@ class TaskRunnerBase:
         resolved = _batch(task, options)
         payloads = [_payload(task, p) for p in params]
         count_enqueued(task.name, len(payloads))
-        return self._client.core.enqueue_many(task.name, payloads, resolved)
+        with enqueue_trace(task.name, payloads) as trace:
+            ids = self._client.core.enqueue_many(task.name, payloads, _traced(resolved, trace))
+            trace.record(ids)
+        return ids
 
 
 class AsyncTaskRunnerBase:
@@ -239,9 +254,16 @@ class AsyncTaskRunnerBase:
                 return await self._client.register_schedule(task, payload, resolved)
             return int((await fetch_row_async(tx, _schedule_statement(task, payload, resolved)))[0])
         count_enqueued(task.name)
-        if tx is None:
-            return (await self._client.core.enqueue(self._client.completions(), task.name, payload, resolved))[0]
-        return _task_id(await fetch_row_async(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+        with enqueue_trace(task.name, (payload,)) as trace:
+            resolved = _traced(resolved, trace)
+            if tx is None:
+                client = self._client
+                task_id = (await client.core.enqueue(client.completions(), task.name, payload, resolved))[0]
+            else:
+                row = await fetch_row_async(tx, _statements.enqueue(task.name, payload, resolved))
+                task_id = _task_id(row, resolved)
+            trace.record((task_id,))
+        return task_id
 
     async def _enqueue_many(
         self, task: TaskDef, params: Sequence[BaseModel], /, **options: Unpack[BatchEnqueueOptions]
@@ -249,4 +271,8 @@ class AsyncTaskRunnerBase:
         resolved = _batch(task, options)
         payloads = [_payload(task, p) for p in params]
         count_enqueued(task.name, len(payloads))
-        return await self._client.core.enqueue_many(self._client.completions(), task.name, payloads, resolved)
+        with enqueue_trace(task.name, payloads) as trace:
+            client = self._client
+            ids = await client.core.enqueue_many(client.completions(), task.name, payloads, _traced(resolved, trace))
+            trace.record(ids)
+        return ids

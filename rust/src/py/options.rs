@@ -29,6 +29,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for EnqueueOptions {
             unique_tag: field(intern!(py, "unique_tag"))?.extract()?,
             parent_id: field(intern!(py, "parent_id"))?.extract()?,
             if_exists_raise: field(intern!(py, "if_exists_raise"))?.extract()?,
+            headers: field(intern!(py, "headers"))?.extract()?,
         })
     }
 }
