@@ -45,6 +45,7 @@ lint-python:
 	$(BIN)/ruff check python tests benches codegen examples
 	$(BIN)/mypy
 	$(BIN)/mypy examples/fastapi_app
+	$(BIN)/mypy examples/django_app
 	$(BIN)/basedpyright
 
 .PHONY: lint-rust ## rustfmt and clippy -D warnings

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from anclax_fast.client import Client
     from anclax_fast.spec import TaskDef
 
-__all__ = ["AsyncTaskRunnerBase", "ResolvedOptions", "TaskRunnerBase", "resolve_options"]
+__all__ = ["AsyncTaskRunnerBase", "ResolvedOptions", "TaskRunnerBase", "enqueue_through", "resolve_options"]
 
 _MAX_PRIORITY = 2**31 - 1
 
@@ -190,6 +190,21 @@ def _schedule_statement(task: TaskDef, payload: bytes, options: ResolvedOptions)
     )
 
 
+def enqueue_through(tx: object, task: TaskDef, params: BaseModel, /, **options: Unpack[EnqueueOptions]) -> int:
+    """Enqueue one task of ``task`` through the caller's transaction ``tx`` (any driver of
+    :data:`anclax_fast.SyncTransaction`): what ``run_<task>_with_tx`` does."""
+    resolved = resolve_options(task, options)
+    payload = _payload(task, params)
+    if task.cron is not None:
+        return int(fetch_row(tx, _schedule_statement(task, payload, resolved))[0])
+    count_enqueued(task.name)
+    with enqueue_trace(task.name, (payload,)) as trace:
+        resolved = _traced(resolved, trace)
+        task_id = _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+        trace.record((task_id,))
+    return task_id
+
+
 class TaskRunnerBase:
     """Enqueues tasks through a :class:`~anclax_fast.Client`. Subclassed by generated runners."""
 
@@ -203,20 +218,16 @@ class TaskRunnerBase:
     def _enqueue(
         self, task: TaskDef, params: BaseModel, /, *, tx: object = None, **options: Unpack[EnqueueOptions]
     ) -> int:
+        if tx is not None:
+            return enqueue_through(tx, task, params, **options)
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
         if task.cron is not None:
-            if tx is None:
-                _schedule_options(task, resolved)
-                return self._client.register_schedule(task, payload, resolved)
-            return int(fetch_row(tx, _schedule_statement(task, payload, resolved))[0])
+            _schedule_options(task, resolved)
+            return self._client.register_schedule(task, payload, resolved)
         count_enqueued(task.name)
         with enqueue_trace(task.name, (payload,)) as trace:
-            resolved = _traced(resolved, trace)
-            if tx is None:
-                task_id = self._client.core.enqueue(task.name, payload, resolved)[0]
-            else:
-                task_id = _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+            task_id = self._client.core.enqueue(task.name, payload, _traced(resolved, trace))[0]
             trace.record((task_id,))
         return task_id
 

@@ -42,3 +42,12 @@ def run_example(directory: Path, python: str, dsn: str) -> None:
 
 def test_fastapi_app(postgres: EmbeddedPostgres) -> None:
     run_example(EXAMPLES / "fastapi_app", sys.executable, fresh_database(postgres, "example_fastapi"))
+
+
+def test_django_app(postgres: EmbeddedPostgres) -> None:
+    # Django 6 needs Python 3.12+: the example runs in a virtualenv of its own.
+    repo = EXAMPLES.parent
+    python = subprocess.run(
+        ["bash", str(repo / "scripts" / "django_env.sh")], capture_output=True, text=True, timeout=600, check=True
+    ).stdout.strip()
+    run_example(EXAMPLES / "django_app", python, fresh_database(postgres, "example_django"))
