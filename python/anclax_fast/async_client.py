@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from anclax_fast._core import AsyncClientCore, AsyncTx, Completions, redact_dsn
-from anclax_fast.client import DEFAULT_POOL_SIZE, LIST_TASKS_SQL, resolve_dsn
+from anclax_fast.client import DEFAULT_POOL_SIZE, LIST_TASKS_SQL, counts_sql, resolve_dsn
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
 
@@ -103,12 +103,13 @@ class AsyncClient:
             rows = await tx.fetch(LIST_TASKS_SQL, status, name, before_id, limit)
         return [TaskInfo.from_row(row) for row in rows]
 
-    async def counts_by_status(self) -> dict[str, int]:
-        """How many tasks are in each status (an exact count)."""
-        async with self.transaction() as tx:
-            rows = await tx.fetch("SELECT status, count(*) AS n FROM anclax.tasks GROUP BY status")
+    async def counts_by_status(self, *, exact: bool = False) -> dict[str, int]:
+        """How many tasks are in each status (see :meth:`anclax_fast.Client.counts_by_status`:
+        final statuses are estimates unless ``exact=True``)."""
         counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
-        counts.update({row["status"]: row["n"] for row in rows})
+        async with self.transaction() as tx:
+            rows = await tx.fetch(counts_sql(exact=exact))
+        counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
 
     async def schedules(self) -> list[ScheduleInfo]:

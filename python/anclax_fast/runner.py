@@ -192,7 +192,8 @@ def _schedule_statement(task: TaskDef, payload: bytes, options: ResolvedOptions)
 
 def enqueue_through(tx: object, task: TaskDef, params: BaseModel, /, **options: Unpack[EnqueueOptions]) -> int:
     """Enqueue one task of ``task`` through the caller's transaction ``tx`` (any driver of
-    :data:`anclax_fast.SyncTransaction`): what ``run_<task>_with_tx`` does."""
+    :data:`anclax_fast.SyncTransaction`): what ``run_<task>_with_tx`` does. Callers that can
+    should create the task's lane first, outside ``tx`` (``ClientCore.ensure_lane``)."""
     resolved = resolve_options(task, options)
     payload = _payload(task, params)
     if task.cron is not None:
@@ -219,6 +220,10 @@ class TaskRunnerBase:
         self, task: TaskDef, params: BaseModel, /, *, tx: object = None, **options: Unpack[EnqueueOptions]
     ) -> int:
         if tx is not None:
+            # A lane first used inside the caller's transaction would make other enqueues into it
+            # wait for that transaction; create it outside (once per client and lane).
+            lane = resolve_options(task, options)
+            self._client.core.ensure_lane(task.name, lane.labels, lane.priority)
             return enqueue_through(tx, task, params, **options)
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
@@ -259,6 +264,11 @@ class AsyncTaskRunnerBase:
     ) -> int:
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
+        if tx is not None:
+            # A lane first used inside the caller's transaction would make other enqueues into it
+            # wait for that transaction; create it outside (once per client and lane).
+            client = self._client
+            await client.core.ensure_lane(client.completions(), task.name, resolved.labels, resolved.priority)
         if task.cron is not None:
             if tx is None:
                 _schedule_options(task, resolved)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
@@ -22,10 +24,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from typing_extensions import ParamSpec, TypeVar
 
+from anclax_fast.client import Client
 from anclax_fast.django.calls import DjangoTaskCall, TaskSettings, enqueue_options
-from anclax_fast.runner import enqueue_through
+from anclax_fast.errors import ConfigurationError
+from anclax_fast.runner import enqueue_through, resolve_options
 
-__all__ = ["FAILED", "READY", "RUNNING", "SUCCESSFUL", "AnclaxBackend"]
+__all__ = ["FAILED", "READY", "RUNNING", "SUCCESSFUL", "AnclaxBackend", "database_dsn"]
 
 if TYPE_CHECKING:
     # Generic in django-stubs only, not at run time.
@@ -52,6 +56,19 @@ WHERE task_id = %s AND kind = 'TaskError' ORDER BY id
 """
 
 
+def database_dsn(alias: str) -> str:
+    """A libpq URL for Django's database ``alias`` (the worker's own connections)."""
+    db = settings.DATABASES[alias]
+    if db.get("ENGINE") != "django.db.backends.postgresql":
+        raise ConfigurationError(f"DATABASES[{alias!r}] is not PostgreSQL ({db.get('ENGINE')})")
+    user = quote(str(db.get("USER") or ""), safe="")
+    password = quote(str(db.get("PASSWORD") or ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = db.get("HOST") or "localhost"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgresql://{credentials}{host}{port}/{quote(str(db['NAME']), safe='')}"
+
+
 class AnclaxBackend(BaseTaskBackend):
     """``TASKS = {"default": {"BACKEND": "anclax_fast.django.AnclaxBackend", "OPTIONS": {...}}}``
 
@@ -75,6 +92,7 @@ class AnclaxBackend(BaseTaskBackend):
         self.database: str = options.get("DATABASE", DEFAULT_DB_ALIAS)
         self.enqueue_on_commit = bool(options.get("ENQUEUE_ON_COMMIT", False))
         self.settings = TaskSettings(options)
+        self._lanes: Client | None = None
 
     def enqueue(self, task: Task[_P, _R], args: list[Any], kwargs: dict[str, Any]) -> TaskResult[_P, _R]:
         self.validate_task(task)
@@ -101,15 +119,26 @@ class AnclaxBackend(BaseTaskBackend):
 
     def _insert(self, result: AnyResult) -> None:
         task = result.task
+        definition = self.settings.task_def(task.module_path)
+        options = enqueue_options(task.priority, task.queue_name, task.run_after)
+        lane = resolve_options(definition, options)
+        self._ensure_lane(definition.name, lane.labels, lane.priority)
         task_id = enqueue_through(
             connections[self.database],
-            self.settings.task_def(task.module_path),
+            definition,
             DjangoTaskCall(args=result.args, kwargs=result.kwargs),
-            **enqueue_options(task.priority, task.queue_name, task.run_after),
+            **options,
         )
         object.__setattr__(result, "id", str(task_id))
         object.__setattr__(result, "enqueued_at", timezone.now())
         task_enqueued.send(type(self), task_result=result)
+
+    def _ensure_lane(self, name: str, labels: list[str], priority: int) -> None:
+        # A lane first used inside the caller's transaction would make other enqueues into it wait
+        # for that transaction: create it outside, on a connection of anclax's own.
+        if self._lanes is None:
+            self._lanes = Client(database_dsn(self.database), pool_size=1)
+        self._lanes.core.ensure_lane(name, labels, priority)
 
     def get_result(self, result_id: str) -> AnyResult:
         try:

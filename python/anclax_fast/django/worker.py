@@ -12,9 +12,7 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from django.conf import settings
 from django.db import close_old_connections, connections
 from django.tasks import Task, TaskContext, TaskResult, task_backends
 from django.tasks.signals import task_finished, task_started
@@ -23,7 +21,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from anclax_fast._core import TaskContext as AttemptContext
 from anclax_fast.client import Client
-from anclax_fast.django.backend import FAILED, RUNNING, SUCCESSFUL, AnclaxBackend
+from anclax_fast.django.backend import FAILED, RUNNING, SUCCESSFUL, AnclaxBackend, database_dsn
 from anclax_fast.django.calls import DjangoTaskCall, labels_for_queue
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.naming import snake_case
@@ -57,19 +55,6 @@ def discover_tasks(alias: str, modules: Iterable[str] = ()) -> list[AnyTask]:
             if isinstance(value, Task) and value.backend == alias:
                 found[value.module_path] = value
     return [found[path] for path in sorted(found)]
-
-
-def database_dsn(alias: str) -> str:
-    """A libpq URL for Django's database ``alias`` (the worker's own connections)."""
-    db = settings.DATABASES[alias]
-    if db.get("ENGINE") != "django.db.backends.postgresql":
-        raise ConfigurationError(f"DATABASES[{alias!r}] is not PostgreSQL ({db.get('ENGINE')})")
-    user = quote(str(db.get("USER") or ""), safe="")
-    password = quote(str(db.get("PASSWORD") or ""), safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "localhost"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgresql://{credentials}{host}{port}/{quote(str(db['NAME']), safe='')}"
 
 
 class DjangoExecutor:

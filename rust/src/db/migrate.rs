@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 /// (version, name, SQL). Append only; never edit a released migration.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "lanes", include_str!("migrations/0002_lanes.sql")),
     (5, "integrations", include_str!("migrations/0005_integrations.sql")),
 ];
 

@@ -90,6 +90,21 @@ impl AsyncClientCore {
         spawn(completions, &self.runtime, OnCancel::Finish, work, into_py)
     }
 
+    /// Create the lane of (name, labels, priority) in its own transaction if it is new (before an
+    /// enqueue inside a caller's transaction; see `Core::ensure_lane`). Cached per client.
+    fn ensure_lane<'py>(
+        &self,
+        completions: &Bound<'py, Completions>,
+        name: String,
+        labels: Vec<String>,
+        priority: i32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_process(self.pid)?;
+        let core = Arc::clone(&self.core);
+        let work = async move { core.ensure_lane(&name, &labels, priority).await };
+        spawn(completions, &self.runtime, OnCancel::Finish, work, into_py)
+    }
+
     /// The task row as a dict (TaskNotFound).
     fn task<'py>(&self, completions: &Bound<'py, Completions>, task_id: i64) -> PyResult<Bound<'py, PyAny>> {
         check_process(self.pid)?;

@@ -7,7 +7,7 @@
 ALTER TABLE anclax.tasks ADD COLUMN headers jsonb;
 
 -- anclax.enqueue gains p_headers (last, defaulting to NULL, so callers of the ten-argument form
--- keep working). The body is version 1's with the headers added to the INSERT.
+-- keep working). The body is version 2's with the headers added to the INSERT.
 DROP FUNCTION anclax.enqueue(text, jsonb, integer, timestamptz, integer, bigint[], bigint, text[], text, bigint);
 CREATE FUNCTION anclax.enqueue(
     p_name text, p_payload jsonb, p_priority integer, p_run_at timestamptz, p_max_attempts integer,
@@ -18,20 +18,19 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_run_at timestamptz := coalesce(p_run_at, now());
+    v_lane integer := anclax.lane(p_name, p_labels, p_priority);
 BEGIN
     LOOP
         INSERT INTO anclax.tasks AS t
-            (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels, unique_tag, parent_id,
-             headers)
+            (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels, unique_tag,
+             parent_id, lane, headers)
         VALUES
             (p_name, p_payload, p_priority, v_run_at, p_max_attempts, p_retry_intervals_ms, p_timeout_ms,
-             p_labels, p_unique_tag, p_parent_id, p_headers)
+             p_labels, p_unique_tag, p_parent_id, v_lane, p_headers)
         ON CONFLICT (unique_tag) WHERE unique_tag IS NOT NULL DO NOTHING
         RETURNING t.id INTO v_id;
         IF v_id IS NOT NULL THEN
-            -- Delayed tasks tell workers when they come due, so a timer can wake them exactly then.
-            PERFORM pg_notify('anclax_tasks',
-                CASE WHEN v_run_at > now() THEN (extract(epoch FROM v_run_at) * 1000)::bigint::text ELSE '' END);
+            PERFORM pg_notify('anclax_tasks', anclax.wake_payload(v_lane, v_run_at));
             RETURN QUERY SELECT v_id, true;
             RETURN;
         END IF;
