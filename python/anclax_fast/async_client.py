@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from anclax_fast._core import AsyncClientCore, AsyncTx, Completions, redact_dsn
-from anclax_fast.client import DEFAULT_POOL_SIZE, LIST_TASKS_SQL, counts_sql, resolve_dsn
+from anclax_fast.client import DEFAULT_POOL_SIZE, LIST_WINDOW, counts_sql, listing_sql, resolve_dsn
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
 
@@ -98,9 +98,13 @@ class AsyncClient:
     async def tasks(
         self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
     ) -> list[TaskInfo]:
-        """The most recent tasks (highest ids first), optionally filtered by status and name."""
+        """The most recent tasks (highest ids first), optionally filtered by status and name,
+        within :data:`anclax_fast.client.LIST_WINDOW` ids below ``before_id`` (see
+        :meth:`anclax_fast.Client.tasks`)."""
+        newest_sql, list_sql = listing_sql()
         async with self.transaction() as tx:
-            rows = await tx.fetch(LIST_TASKS_SQL, status, name, before_id, limit)
+            start = before_id if before_id is not None else int(await tx.fetchval(newest_sql))
+            rows = await tx.fetch(list_sql, status, name, start, limit, LIST_WINDOW)
         return [TaskInfo.from_row(row) for row in rows]
 
     async def counts_by_status(self, *, exact: bool = False) -> dict[str, int]:

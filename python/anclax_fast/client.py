@@ -19,19 +19,26 @@ if TYPE_CHECKING:
     from anclax_fast.runner import ResolvedOptions
     from anclax_fast.spec import TaskDef
 
-__all__ = ["DEFAULT_POOL_SIZE", "Client", "resolve_dsn"]
+__all__ = ["DEFAULT_POOL_SIZE", "LIST_WINDOW", "Client", "resolve_dsn"]
 
 DEFAULT_POOL_SIZE = 8
 
-LIST_TASKS_SQL = """
+# Newest first along the primary key, within a window of ids below the starting point, so that a
+# filter that matches little (a rare name or status) costs a bounded walk, not the whole table.
+_LIST_TASKS_SQL = """
 SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
        labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
        finished_at, last_error, created_at, headers
 FROM anclax.tasks
-WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::bigint IS NULL OR id < $3)
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+  AND id < $3::bigint AND id >= $3::bigint - $5::bigint
 ORDER BY id DESC
 LIMIT $4
 """
+
+# How many ids below its starting point one listing looks at (see Client.tasks).
+LIST_WINDOW = 100_000
+_NEWEST_SQL = "SELECT coalesce(max(id), 0) + 1 FROM anclax.tasks"
 
 # Pending and running through the partial indexes that hold only those rows (tasks_lane_idx,
 # tasks_running_idx); the final statuses from the planner's statistics of the status column.
@@ -50,6 +57,12 @@ WHERE c.relname = 'tasks'
 """
 
 _EXACT_COUNTS_SQL: LiteralString = "SELECT status, count(*) AS n FROM anclax.tasks GROUP BY status"
+
+
+def listing_sql() -> tuple[str, str]:
+    """The statements of ``tasks()`` (shared with ``AsyncClient``): the id after the newest task,
+    and the listing (status, name, starting id, limit, window)."""
+    return _NEWEST_SQL, _LIST_TASKS_SQL
 
 
 def counts_sql(*, exact: bool) -> LiteralString:
@@ -122,9 +135,15 @@ class Client:
         self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
     ) -> list[TaskInfo]:
         """The most recent tasks (highest ids first), optionally filtered by status and name.
-        ``before_id`` pages further back."""
+
+        Looks at the :data:`LIST_WINDOW` (100,000) ids below ``before_id`` (default: the newest
+        task) at most, so that a filter matching little stays cheap on a big table; when fewer
+        than ``limit`` tasks come back, page further back with ``before_id=`` the lowest id looked
+        at, ``(before_id or newest) - LIST_WINDOW``.
+        """
         with self.transaction() as tx:
-            rows = tx.fetch(LIST_TASKS_SQL, status, name, before_id, limit)
+            start = before_id if before_id is not None else int(tx.fetchval(_NEWEST_SQL))
+            rows = tx.fetch(_LIST_TASKS_SQL, status, name, start, limit, LIST_WINDOW)
         return [TaskInfo.from_row(row) for row in rows]
 
     def counts_by_status(self, *, exact: bool = False) -> dict[str, int]:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from anclax_fast.cli._common import EXIT_OK, Subcommands, info
 from anclax_fast.cli._runtime import add_dsn_argument, guarded
-from anclax_fast.client import Client
+from anclax_fast.client import LIST_WINDOW, Client
 from anclax_fast.errors import TaskNotFound, WaitTimeout
 from anclax_fast.records import TaskInfo
 
@@ -85,6 +85,10 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 def run_list(args: argparse.Namespace) -> int:
     with Client(args.dsn) as client:
         tasks = client.tasks(status=args.status, name=args.name, limit=args.limit, before_id=args.before)
+        start = args.before
+        if start is None and len(tasks) < args.limit and (args.status or args.name):
+            newest = client.tasks(limit=1)
+            start = newest[0].id + 1 if newest else None
     rows = [
         [
             str(t.id),
@@ -99,6 +103,9 @@ def run_list(args: argparse.Namespace) -> int:
     print(_table(rows, ["ID", "STATUS", "NAME", "ATTEMPTS", "RUN AT (UTC)", "LAST ERROR"]))
     if not tasks:
         info("no tasks match")
+    # A filtered listing looks at a window of ids (Client.tasks): say where it stopped.
+    if len(tasks) < args.limit and (args.status or args.name) and start is not None and start > LIST_WINDOW:
+        info(f"(looked at ids from {start - LIST_WINDOW} up; --before {start - LIST_WINDOW} looks further back)")
     return EXIT_OK
 
 

@@ -102,7 +102,11 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
             continue;
         }
         if more {
-            wait_for_refill(&engine).await;
+            let kinds: Vec<SlotKind> = [SlotKind::Sync, SlotKind::Async]
+                .into_iter()
+                .filter(|&kind| state.book.has_ready(kind))
+                .collect();
+            wait_for_refill(&engine, &kinds).await;
         }
         match state.claim_round().await {
             Ok(full) => {
@@ -136,14 +140,16 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// With more work queued, let slots accumulate briefly so that claims stay large.
-async fn wait_for_refill(engine: &Engine) {
+/// With more work queued, let slots accumulate briefly so that claims stay large. Only the slot
+/// kinds with work waiting count: an executor's idle coroutine slots must not cut short the wait
+/// for its threads when only sync lanes have work (and vice versa).
+async fn wait_for_refill(engine: &Engine, kinds: &[SlotKind]) {
     let threshold = |kind| refill_threshold(engine.slots.total(kind));
     let deadline = Instant::now() + REFILL_WAIT;
     loop {
-        let enough = [SlotKind::Sync, SlotKind::Async]
-            .into_iter()
-            .any(|kind| engine.slots.total(kind) > 0 && engine.slots.idle(kind) >= threshold(kind));
+        let enough = kinds
+            .iter()
+            .any(|&kind| engine.slots.total(kind) > 0 && engine.slots.idle(kind) >= threshold(kind));
         if enough || Instant::now() >= deadline {
             return;
         }
