@@ -47,15 +47,17 @@ test-rust:
 
 .PHONY: format ## format Python and Rust sources
 format:
-	$(BIN)/ruff format python tests benches codegen
-	$(BIN)/ruff check --fix python tests benches codegen
+	$(BIN)/ruff format python tests benches codegen examples
+	$(BIN)/ruff check --fix python tests benches codegen examples
 	cargo fmt --all
 
 .PHONY: lint-python ## ruff, mypy --strict, basedpyright strict
 lint-python:
-	$(BIN)/ruff format --check python tests benches codegen
-	$(BIN)/ruff check python tests benches codegen
+	$(BIN)/ruff format --check python tests benches codegen examples
+	$(BIN)/ruff check python tests benches codegen examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/fastapi_app
+	$(BIN)/mypy examples/django_app
 	$(BIN)/basedpyright
 
 .PHONY: lint-rust ## rustfmt and clippy -D warnings

@@ -1,7 +1,19 @@
 """anclax-fast: a typed, Postgres-backed background-task queue with a Rust core."""
 
-from anclax_fast._core import TaskContext, Tx, __version__
-from anclax_fast._types import Duration, EnqueueOptions, ExternalTx, IfExists, WorkerOptions
+from anclax_fast._core import AsyncTx, TaskContext, Tx, __version__
+from anclax_fast._types import (
+    AsyncExternalTx,
+    AsyncTransaction,
+    BatchEnqueueOptions,
+    DjangoConnection,
+    Duration,
+    EnqueueOptions,
+    ExternalTx,
+    IfExists,
+    SyncTransaction,
+    WorkerOptions,
+)
+from anclax_fast.async_client import AsyncClient
 from anclax_fast.client import Client
 from anclax_fast.errors import (
     AnclaxError,
@@ -27,12 +39,18 @@ from anclax_fast.worker import Worker
 
 __all__ = [
     "AnclaxError",
+    "AsyncClient",
+    "AsyncExternalTx",
+    "AsyncTransaction",
+    "AsyncTx",
+    "BatchEnqueueOptions",
     "Client",
     "ConfigurationError",
     "CronError",
     "CronJob",
     "DatabaseError",
     "DatabaseUnavailable",
+    "DjangoConnection",
     "Duration",
     "EnqueueOptions",
     "ExecutorIncomplete",
@@ -46,6 +64,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "SpecProblem",
+    "SyncTransaction",
     "TaskAlreadyExists",
     "TaskContext",
     "TaskDef",

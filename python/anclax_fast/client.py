@@ -13,8 +13,6 @@ from typing_extensions import LiteralString
 
 from anclax_fast import bulk
 from anclax_fast._core import ClientCore, Tx, redact_dsn
-from anclax_fast._schedule_tx import register_in_transaction
-from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.filters import TaskFilter
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
@@ -32,7 +30,7 @@ DEFAULT_POOL_SIZE = 8
 _LIST_TASKS_SQL = """
 SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
        labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
-       finished_at, last_error, created_at
+       finished_at, last_error, created_at, headers
 FROM anclax.tasks
 WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
   AND id < $3::bigint AND id >= $3::bigint - $5::bigint
@@ -61,6 +59,17 @@ WHERE c.relname = 'tasks'
 """
 
 _EXACT_COUNTS_SQL: LiteralString = "SELECT status, count(*) AS n FROM anclax.tasks GROUP BY status"
+
+
+def listing_sql() -> tuple[str, str]:
+    """The statements of ``tasks()`` (shared with ``AsyncClient``): the id after the newest task,
+    and the listing (status, name, starting id, limit, window)."""
+    return _NEWEST_SQL, _LIST_TASKS_SQL
+
+
+def counts_sql(*, exact: bool) -> LiteralString:
+    """The statement of ``counts_by_status`` (shared with ``AsyncClient``)."""
+    return _EXACT_COUNTS_SQL if exact else _COUNTS_SQL
 
 
 def resolve_dsn(dsn: str | None) -> str:
@@ -150,7 +159,7 @@ class Client:
         """
         counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
         with self.transaction() as tx:
-            rows = tx.fetch(_EXACT_COUNTS_SQL if exact else _COUNTS_SQL)
+            rows = tx.fetch(counts_sql(exact=exact))
         counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
 
@@ -190,37 +199,15 @@ class Client:
         """
         return self._core.unschedule(task_name, unique_tag or "")
 
-    def register_schedule(
-        self,
-        task: TaskDef,
-        payload: bytes,
-        options: ResolvedOptions,
-        *,
-        tx: Tx | ExternalTx | None = None,
-        source: str = "app",
-    ) -> int:
+    def register_schedule(self, task: TaskDef, payload: bytes, options: ResolvedOptions, *, source: str = "app") -> int:
         """Register (or update) the schedule of cron task ``task``; returns the task id of its next fire.
 
         Called by ``run_<task>(params)`` for cron tasks, and by workers for spec schedules.
         """
         if task.cron is None:
             raise ConfigurationError(f"{task.name} has no cronjob in its spec")
-        if options.run_at is not None:
-            raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
-        tag = options.unique_tag or ""
-        if tx is not None:
-            return register_in_transaction(tx, task, unique_tag=tag, payload=payload, options=options, source=source)
         return self._core.register_schedule(
-            task.name,
-            tag,
-            task.cron.expression,
-            payload,
-            source,
-            options.priority,
-            options.max_attempts,
-            options.retry_intervals_ms,
-            options.timeout_ms,
-            options.labels,
+            task.name, options.unique_tag or "", task.cron.expression, payload, source, options
         )
 
     @contextlib.contextmanager

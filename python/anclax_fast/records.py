@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -40,6 +40,8 @@ class TaskInfo:
     finished_at: datetime | None
     last_error: str | None
     created_at: datetime
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Propagation headers stored at enqueue (the W3C ``traceparent`` when tracing is on)."""
 
     @property
     def is_final(self) -> bool:
@@ -70,6 +72,7 @@ class TaskInfo:
             finished_at=row["finished_at"],
             last_error=row["last_error"],
             created_at=row["created_at"],
+            headers=row.get("headers") or {},
         )
 
 
