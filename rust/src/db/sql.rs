@@ -18,7 +18,6 @@ statements! {
     RESCUE_ORPHANS => "rescue_orphans.sql",
     RUNNING_FOR_WORKER => "running_for_worker.sql",
     RELEASE_LOST => "release_lost.sql",
-    NEXT_DUE => "next_due.sql",
     LANES => "lanes.sql",
     ENSURE_LANE => "ensure_lane.sql",
     REGISTER_WORKER => "register_worker.sql",

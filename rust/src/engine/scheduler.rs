@@ -4,7 +4,8 @@
 //! Fires missed while no worker ran collapse into the one row that was waiting (SEMANTICS.md §4).
 //!
 //! Nothing is late if a worker advances a schedule a little after its fire: the row of that fire
-//! was created one fire earlier. So each worker waits a small random delay past the fire time;
+//! was created one fire earlier. So each worker waits a random delay past the fire time (up to a
+//! quarter of the interval to the next fire, at most a second);
 //! the first to wake advances the schedule and notifies the new time (`anclax_schedules`, payload
 //! `<id>@<epoch ms>`), and the others, told before their own timer fires, issue no statement.
 
@@ -26,9 +27,10 @@ use crate::schedule::TimerHeap;
 
 /// Re-read every schedule this often even without a notification (a safety net).
 const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-/// The most a worker waits past a fire time before advancing its schedule (less for schedules
-/// that fire more often than every 4x this).
-const MAX_ADVANCE_DELAY: Duration = Duration::from_millis(25);
+/// The most a worker waits past a fire time before advancing its schedule: a quarter of the time
+/// to the fire after, at most this. Spread over this much, the first worker's notification
+/// usually reaches the others before their own timers fire.
+const MAX_ADVANCE_DELAY: Duration = Duration::from_secs(1);
 
 /// Sent by the notification router.
 #[derive(Debug)]
