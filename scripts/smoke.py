@@ -11,6 +11,7 @@ import sys
 import tempfile
 import textwrap
 from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 import anclax_fast
@@ -36,11 +37,14 @@ SPEC = textwrap.dedent(
 def main() -> None:
     assert "site-packages" in anclax_fast.__file__, f"not testing the installed wheel: {anclax_fast.__file__}"
     print(f"anclax-fast {anclax_fast.__version__} from {Path(anclax_fast.__file__).parent}")
+    cli = Path(sys.executable).parent / "anclax-fast"
+    shown = subprocess.run([cli, "--version"], check=True, capture_output=True, text=True).stdout.strip()
+    assert shown == f"anclax-fast {version('anclax-fast')}" == f"anclax-fast {anclax_fast.__version__}", shown
     schedule = CronSchedule("0 */1 * * *")
     print("next hourly fire:", schedule.next_after(datetime(2026, 1, 1, 0, 30, tzinfo=timezone.utc)))
     workdir = Path(tempfile.mkdtemp(prefix="anclax-smoke-"))
     (workdir / "tasks.yaml").write_text(SPEC)
-    generate = [Path(sys.executable).parent / "anclax-fast", "generate", "--spec", "tasks.yaml", "--out", "smokegen"]
+    generate = [cli, "generate", "--spec", "tasks.yaml", "--out", "smokegen"]
     subprocess.run(generate, cwd=workdir, check=True)
     sys.path.insert(0, str(workdir))
     from smokegen import AddParameters, TaskRunner, make_worker  # type: ignore[import-not-found]  # noqa: PLC0415 - generated just above
