@@ -35,14 +35,14 @@ test-rust:
 
 .PHONY: format ## format Python and Rust sources
 format:
-	$(BIN)/ruff format python tests benches codegen
-	$(BIN)/ruff check --fix python tests benches codegen
+	$(BIN)/ruff format python tests benches codegen scripts
+	$(BIN)/ruff check --fix python tests benches codegen scripts
 	cargo fmt --all
 
 .PHONY: lint-python ## ruff, mypy --strict, basedpyright strict
 lint-python:
-	$(BIN)/ruff format --check python tests benches codegen
-	$(BIN)/ruff check python tests benches codegen
+	$(BIN)/ruff format --check python tests benches codegen scripts
+	$(BIN)/ruff check python tests benches codegen scripts
 	$(BIN)/mypy
 	$(BIN)/basedpyright
 

@@ -1,11 +1,14 @@
 """End-to-end smoke test of an installed anclax-fast (run from a virtualenv holding only the wheel).
 
 Generates a package from a small spec with the installed `anclax-fast generate`, runs a worker on
-an embedded PostgreSQL, enqueues, and waits for the results.
+an embedded PostgreSQL (or on the empty database at $ANCLAX_SMOKE_DSN), enqueues, and waits for
+the results.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +20,6 @@ from pathlib import Path
 import anclax_fast
 from anclax_fast import Client, Worker
 from anclax_fast.cron import CronSchedule
-from anclax_fast.testing import EmbeddedPostgres
 
 SPEC = textwrap.dedent(
     """\
@@ -57,7 +59,13 @@ def main() -> None:
                 raise RuntimeError("first attempts fail, to exercise retries")
             results.append(params.a + params.b)
 
-    with EmbeddedPostgres() as pg, Client(pg.dsn) as client:
+    with contextlib.ExitStack() as stack:
+        dsn = os.environ.get("ANCLAX_SMOKE_DSN")
+        if dsn is None:
+            from anclax_fast.testing import EmbeddedPostgres  # noqa: PLC0415 - only without a DSN
+
+            dsn = stack.enter_context(EmbeddedPostgres()).dsn
+        client = stack.enter_context(Client(dsn))
         client.migrate()
         worker: Worker = make_worker(client, Executor(), concurrency=4)
         with worker:
