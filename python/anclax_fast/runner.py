@@ -177,6 +177,10 @@ class TaskRunnerBase:
     ) -> int:
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
+        if tx is not None:
+            # A lane first used inside the caller's transaction would make other enqueues into it
+            # wait for that transaction; create it outside (once per client and lane).
+            self._client.core.ensure_lane(task.name, resolved.labels, resolved.priority)
         if task.cron is not None:
             return self._client.register_schedule(task, payload, resolved, tx=tx)
         count_enqueued(task.name)

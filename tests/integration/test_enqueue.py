@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -195,7 +196,16 @@ def test_every_enqueue_notifies(client: Client, module_dsn: str) -> None:
         Runner(client).run("Echo", Params())
         Runner(client).run("Echo", Params(), delay="1h")
         Runner(client).run_many("Echo", [Params(), Params()])
-        payloads = [n.payload for n in listener.notifies(timeout=2, stop_after=3)]
-    assert payloads[0] == ""
-    assert payloads[1].isdigit()
-    assert payloads[2] == ""
+        Runner(client).run("Echo", Params(), priority=3)
+        payloads = [n.payload for n in listener.notifies(timeout=2, stop_after=4)]
+    # Each names the task's lane (name, labels, priority), and the due time when it is later.
+    with client.transaction() as tx:
+        echo = tx.fetchval("SELECT id FROM anclax.lanes WHERE name = 'Echo' AND labels = '{}' AND priority = 0")
+        echo_3 = tx.fetchval("SELECT id FROM anclax.lanes WHERE name = 'Echo' AND labels = '{}' AND priority = 3")
+    assert payloads[0] == str(echo)
+    lane, due = payloads[1].split("@")
+    assert lane == str(echo)
+    assert due.isdigit()
+    assert int(due) > time.time() * 1000 + 3_000_000
+    assert payloads[2] == str(echo)
+    assert payloads[3] == str(echo_3)

@@ -4,7 +4,8 @@
 mod enqueue;
 mod wait;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use deadpool_postgres::Pool;
 
@@ -37,13 +38,43 @@ pub struct ClientCore {
     pub config: ConnectConfig,
     pub pool: Pool,
     pub done: Arc<DoneWatcher>,
+    /// (name, labels, priority) whose lane is known to exist (lanes are never deleted).
+    known_lanes: Mutex<HashSet<(String, Vec<String>, i32)>>,
 }
 
 impl ClientCore {
     pub fn new(config: ConnectConfig, pool_size: usize) -> Result<Self> {
         let pool = pool::build(config.clone(), pool_size)?;
         let done = Arc::new(DoneWatcher::new(config.clone()));
-        Ok(Self { config, pool, done })
+        Ok(Self {
+            config,
+            pool,
+            done,
+            known_lanes: Mutex::default(),
+        })
+    }
+
+    /// Make sure the lane of (name, labels, priority) exists, creating it in a transaction of its
+    /// own: an enqueue inside a caller's transaction would otherwise create it there, and every
+    /// other enqueue into that lane would wait for that transaction to end (anclax.lane).
+    pub async fn ensure_lane(&self, name: &str, labels: &[String], priority: i32) -> Result<()> {
+        let key = (name.to_owned(), labels.to_vec(), priority);
+        if self
+            .known_lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&key)
+        {
+            return Ok(());
+        }
+        let conn = self.pool.get().await?;
+        let statement = conn.prepare_cached(sql::ENSURE_LANE).await?;
+        conn.query_one(&statement, &[&name, &labels, &priority]).await?;
+        self.known_lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+        Ok(())
     }
 
     pub async fn migrate(&self) -> Result<Vec<i32>> {

@@ -7,10 +7,13 @@ use crate::db::sql;
 use crate::error::{Error, Result};
 
 /// (version, name, SQL). Append only; never edit a released migration.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "lanes", include_str!("migrations/0002_lanes.sql")),
+];
 
 /// The schema version this build needs.
-pub const LATEST_VERSION: i32 = 1;
+pub const LATEST_VERSION: i32 = 2;
 
 /// Arbitrary but fixed: the advisory lock key that serializes migrations (`'anclax.migrate'` in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x616e_636c_6178_6d67;

@@ -19,6 +19,8 @@ statements! {
     RUNNING_FOR_WORKER => "running_for_worker.sql",
     RELEASE_LOST => "release_lost.sql",
     NEXT_DUE => "next_due.sql",
+    LANES => "lanes.sql",
+    ENSURE_LANE => "ensure_lane.sql",
     REGISTER_WORKER => "register_worker.sql",
     HEARTBEAT => "heartbeat.sql",
     DEREGISTER_WORKER => "deregister_worker.sql",
@@ -35,11 +37,13 @@ statements! {
     SCHEDULES => "schedules.sql",
     SCHEDULE_TIMES => "schedule_times.sql",
     ADVANCE_SCHEDULE => "advance_schedule.sql",
+    SCHEDULE_NEXT_FIRE => "schedule_next_fire.sql",
     SET_NEXT_FIRE => "set_next_fire.sql",
     CREATE_FIRE => "create_fire.sql",
 }
 
-/// NOTIFY channels. `anclax_tasks`: new or released work (payload: '' or the due time in epoch ms);
+/// NOTIFY channels. `anclax_tasks`: new or released work (payload: `<lane>`, `<lane>@<due epoch
+/// ms>`, or '' for "anything may be due": engine::wake);
 /// `anclax_cancel`: a running task was cancelled (payload: its id); `anclax_done`: tasks reached a
 /// final state (payload: comma-separated ids); `anclax_schedules`: cron schedules changed.
 pub const CHANNEL_TASKS: &str = "anclax_tasks";

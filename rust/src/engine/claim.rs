@@ -1,6 +1,8 @@
-//! The claim loop: claims as many due tasks as there are idle executor slots, in one statement per
-//! slot kind, and sleeps until a notification, a timer (the next delayed task) or the poll.
+//! The claim loop: claims as many due tasks as there are idle executor slots, from the lanes this
+//! worker serves that may have work (one statement for both slot kinds), and sleeps until a
+//! notification, a lane's timer (its next delayed task) or the poll.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,90 +15,105 @@ use crate::db::dedicated::{DedicatedConnection, Session};
 use crate::db::query::JsonText;
 use crate::db::sql;
 use crate::engine::config::MAX_CLAIM_BATCH;
+use crate::engine::lanes::{LaneBook, LaneId, LaneRow, Served};
 use crate::engine::running::RunningAttempt;
 use crate::engine::slots::refill_threshold;
 use crate::engine::stats::Stats;
 use crate::engine::task::{AttemptControl, ClaimedTask};
 use crate::engine::{Dispatch, Engine, SlotKind, Wake};
 use crate::error::Result;
-use crate::schedule::TimerHeap;
 
 /// While the queue has more work, wait this long at most for a quarter of the slots to free up
 /// before claiming again: a claim per freed slot would cost a round trip per task.
 const REFILL_WAIT: Duration = Duration::from_millis(2);
 
-/// Wake-up times further apart than this are merged, bounding the timer heap under bursts of
-/// delayed tasks.
-const TIMER_RESOLUTION_MS: i64 = 1;
+/// New lanes are learnt from the notifications that name them; this re-reads `anclax.lanes` even
+/// without one (rows inserted by hand with no NOTIFY), as a safety net.
+const LANES_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+/// At most one reload per this interval, however many notifications name unknown lanes.
+const LANES_RELOAD_MIN_GAP: Duration = Duration::from_millis(50);
 
 /// The claim loop's statements, prepared on its own connection (see `db::dedicated`).
-const CLAIM_STATEMENTS: &[&str] = &[sql::CLAIM, sql::NEXT_DUE];
+const CLAIM_STATEMENTS: &[&str] = &[sql::CLAIM, sql::NEXT_DUE, sql::LANES];
 const CLAIM: usize = 0;
 const NEXT_DUE: usize = 1;
+const LANES: usize = 2;
+
+struct ClaimLoop {
+    engine: Arc<Engine>,
+    dispatcher: Arc<dyn Dispatch>,
+    connection: DedicatedConnection,
+    book: LaneBook,
+    served: Served,
+    poll_at: Instant,
+    lanes_reloaded_at: Option<Instant>,
+}
 
 pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut wakes: mpsc::UnboundedReceiver<Wake>) {
     let mut stopping = engine.stopping();
-    let mut connection = DedicatedConnection::new(engine.pg_config.clone(), CLAIM_STATEMENTS);
-    let mut timers: TimerHeap<i64, DateTime<Utc>> = TimerHeap::new();
+    let served = Served {
+        labels: engine.config.labels.clone(),
+        names: engine.config.task_names.clone(),
+        async_names: engine.config.async_task_names.clone(),
+    };
+    let mut state = ClaimLoop {
+        connection: DedicatedConnection::new(engine.pg_config.clone(), CLAIM_STATEMENTS),
+        poll_at: Instant::now() + jittered(engine.config.poll_interval),
+        engine,
+        dispatcher,
+        book: LaneBook::new(),
+        served,
+        lanes_reloaded_at: None,
+    };
     let mut backoff = Backoff::default();
-    let mut more = true;
+    let mut more = false;
     while !*stopping.borrow() {
-        let idle = engine.slots.idle(SlotKind::Sync) + engine.slots.idle(SlotKind::Async);
-        if idle == 0 {
+        while let Ok(wake) = wakes.try_recv() {
+            state.apply(wake);
+        }
+        if let Err(err) = state.prepare().await {
+            more = false;
+            state.connection.reset();
+            let delay = backoff.next_delay();
+            log::warn!("reading the lanes failed: {err}; retrying in {delay:?}");
             tokio::select! {
-                () = engine.slots.freed.notified() => {}
+                () = tokio::time::sleep(delay) => {}
+                _ = stopping.changed() => {}
+            }
+            continue;
+        }
+        let engine = Arc::clone(&state.engine);
+        let claimable = |kind| engine.slots.idle(kind) > 0 && state.book.has_ready(kind);
+        if !claimable(SlotKind::Sync) && !claimable(SlotKind::Async) {
+            more = false;
+            // Ready lanes waiting for a free slot, or nothing ready: sleep until that changes.
+            let waiting_for_slots = state.book.has_ready(SlotKind::Sync) || state.book.has_ready(SlotKind::Async);
+            let timer = state.book.next_timer().map(|at| Instant::now() + engine.until(at));
+            tokio::select! {
+                wake = wakes.recv() => match wake {
+                    Some(wake) => state.apply(wake),
+                    None => return,
+                },
+                () = engine.slots.freed.notified(), if waiting_for_slots => {}
+                () = sleep_until_opt(timer) => {}
+                () = tokio::time::sleep_until(state.poll_at) => {}
                 _ = stopping.changed() => {}
             }
             continue;
         }
         if more {
             wait_for_refill(&engine).await;
-        } else {
-            let next_timer = timers.peek().map(|(_, at)| Instant::now() + engine.until(at));
-            let poll = tokio::time::sleep(jittered(engine.config.poll_interval));
-            tokio::select! {
-                wake = wakes.recv() => {
-                    match wake {
-                        Some(Wake::At(at)) if at > engine.db_now() => {
-                            timers.insert(at.timestamp_millis() / TIMER_RESOLUTION_MS, at);
-                            continue;
-                        }
-                        Some(_) => {}
-                        None => return,
-                    }
-                }
-                () = sleep_until_opt(next_timer) => {}
-                () = poll => {}
-                _ = stopping.changed() => continue,
-            }
         }
-        // Timers that are due now are served by this claim.
-        let now = engine.db_now();
-        timers.pop_due(now).for_each(drop);
-        while let Ok(wake) = wakes.try_recv() {
-            if let Wake::At(at) = wake {
-                if at > now {
-                    timers.insert(at.timestamp_millis() / TIMER_RESOLUTION_MS, at);
-                }
-            }
-        }
-        match claim_round(&engine, &mut connection, dispatcher.as_ref()).await {
+        match state.claim_round().await {
             Ok(full) => {
                 backoff.reset();
                 more = full;
-                if !full {
-                    match next_due(&mut connection).await {
-                        Ok(Some(at)) => {
-                            timers.insert(at.timestamp_millis() / TIMER_RESOLUTION_MS, at);
-                        }
-                        Ok(None) => {}
-                        Err(err) => log::debug!("next-due query failed: {err}"),
-                    }
-                }
             }
             Err(err) => {
                 more = false;
-                connection.reset();
+                state.connection.reset();
+                // What the failed claim would have learnt is unknown: ask every lane again.
+                state.book.wake_all();
                 let delay = backoff.next_delay();
                 if err.is_transient() {
                     log::warn!("claim failed: {err}; retrying in {delay:?}");
@@ -137,20 +154,121 @@ async fn wait_for_refill(engine: &Engine) {
     }
 }
 
-/// Claim for each slot kind with idle capacity. True when some claim came back full (more work
-/// is probably waiting).
-async fn claim_round(engine: &Engine, connection: &mut DedicatedConnection, dispatcher: &dyn Dispatch) -> Result<bool> {
-    let mut full = false;
-    for kind in [SlotKind::Sync, SlotKind::Async] {
-        let want = engine.slots.idle(kind).min(MAX_CLAIM_BATCH);
-        if want == 0 {
-            continue;
+impl ClaimLoop {
+    fn apply(&mut self, wake: Wake) {
+        match wake {
+            Wake::Now => {
+                self.book.invalidate_all();
+                // Rows may have been added without naming their lane (by hand, or by version 1).
+                self.book.request_refresh();
+            }
+            Wake::At(at) => self.book.wake_all_at(at),
+            Wake::Lane(lane) => self.book.wake(lane),
+            Wake::LaneAt(lane, at) => self.book.wake_at(lane, at),
         }
-        let tasks = claim(engine, connection.session().await?, kind, want).await?;
-        full |= tasks.len() == want;
+    }
+
+    /// Before a claim: reload the lanes when asked to (rate-limited), fire due timers and the poll.
+    async fn prepare(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let last = self.lanes_reloaded_at;
+        if last.is_none_or(|at| now >= at + LANES_RELOAD_INTERVAL) {
+            self.book.request_refresh();
+        }
+        if self.book.refresh_needed() && last.is_none_or(|at| now >= at + LANES_RELOAD_MIN_GAP) {
+            self.lanes_reloaded_at = Some(now);
+            let session = self.connection.session().await?;
+            let rows = session.client.query(&session.prepared[LANES], &[]).await?;
+            let lanes = rows
+                .iter()
+                .map(|row| {
+                    Ok(LaneRow {
+                        id: row.try_get(0)?,
+                        name: row.try_get(1)?,
+                        labels: row.try_get(2)?,
+                        priority: row.try_get(3)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.book.set_lanes(&lanes, &self.served);
+        }
+        self.book.pop_due(self.engine.db_now());
+        if now >= self.poll_at {
+            // The safety net: notifications can be missed (a listener reconnecting, a claim of
+            // another worker that rolled back), so every lane is tried now and then.
+            self.book.wake_all();
+            self.poll_at = now + jittered(self.engine.config.poll_interval);
+        }
+        Ok(())
+    }
+
+    /// Claim for each slot kind with idle capacity and ready lanes. True when some claim came
+    /// back full (more work is probably waiting).
+    async fn claim_round(&mut self) -> Result<bool> {
+        let engine = Arc::clone(&self.engine);
+        let capacity = |book: &LaneBook, kind| {
+            if book.has_ready(kind) {
+                engine.slots.idle(kind).min(MAX_CLAIM_BATCH)
+            } else {
+                0
+            }
+        };
+        let sync_wanted = capacity(&self.book, SlotKind::Sync);
+        let async_wanted = capacity(&self.book, SlotKind::Async);
+        let order = |book: &mut LaneBook, kind, want: usize| {
+            if want > 0 { book.claim_order(kind) } else { Vec::new() }
+        };
+        let sync_order = order(&mut self.book, SlotKind::Sync, sync_wanted);
+        let async_order = order(&mut self.book, SlotKind::Async, async_wanted);
+        let session = self.connection.session().await?;
+        let tasks = claim(
+            &engine,
+            session,
+            (&sync_order, sync_wanted),
+            (&async_order, async_wanted),
+        )
+        .await?;
+
+        let mut per_lane: HashMap<LaneId, usize> = HashMap::new();
+        for task in &tasks {
+            *per_lane.entry(task.lane).or_default() += 1;
+        }
+        let taken_from = |lane: LaneId| per_lane.get(&lane).copied().unwrap_or(0);
+        let sync_taken: usize = sync_order.iter().map(|&lane| taken_from(lane)).sum();
+        let async_taken: usize = async_order.iter().map(|&lane| taken_from(lane)).sum();
+        let mut drained = self.book.claimed(&sync_order, sync_wanted, taken_from);
+        drained.extend(self.book.claimed(&async_order, async_wanted, taken_from));
+        if !drained.is_empty() {
+            if let Err(err) = self.ask_next_due(&drained).await {
+                // The poll catches up with what a timer would have started.
+                log::debug!("next-due query failed: {err}");
+            }
+        }
+
+        let (sync_tasks, async_tasks): (Vec<ClaimedTask>, Vec<ClaimedTask>) =
+            tasks.into_iter().partition(|t| !async_order.contains(&t.lane));
+        self.start(SlotKind::Sync, sync_tasks);
+        self.start(SlotKind::Async, async_tasks);
+        Ok((sync_wanted > 0 && sync_taken == sync_wanted) || (async_wanted > 0 && async_taken == async_wanted))
+    }
+
+    async fn ask_next_due(&mut self, lanes: &[LaneId]) -> Result<()> {
+        let session = self.connection.session().await?;
+        let rows = session.client.query(&session.prepared[NEXT_DUE], &[&lanes]).await?;
+        let now = self.engine.db_now();
+        for row in rows {
+            let lane: LaneId = row.try_get(0)?;
+            let due: Option<DateTime<Utc>> = row.try_get(1)?;
+            self.book.next_due(lane, due, now);
+        }
+        Ok(())
+    }
+
+    fn start(&self, kind: SlotKind, tasks: Vec<ClaimedTask>) {
         if tasks.is_empty() {
-            continue;
+            return;
         }
+        let engine = &self.engine;
         engine.slots.take(kind, tasks.len());
         Stats::add(&engine.stats.claimed, tasks.len() as u64);
         Stats::add(&engine.stats.claim_batches, 1);
@@ -165,47 +283,52 @@ async fn claim_round(engine: &Engine, connection: &mut DedicatedConnection, disp
                 },
             );
         }
-        dispatcher.dispatch(kind, tasks);
+        self.dispatcher.dispatch(kind, tasks);
     }
-    Ok(full)
 }
 
-async fn claim(engine: &Engine, session: &Session, kind: SlotKind, limit: usize) -> Result<Vec<ClaimedTask>> {
-    let config = &engine.config;
-    // Sync slots take every task name except the async ones; async slots only the async ones.
-    let (names, excluded): (Option<&Vec<String>>, &[String]) = match kind {
-        SlotKind::Sync => (config.task_names.as_ref(), &config.async_task_names),
-        SlotKind::Async => (Some(&config.async_task_names), &[]),
-    };
+async fn claim(
+    engine: &Engine,
+    session: &Session,
+    (sync_lanes, sync_limit): (&[LaneId], usize),
+    (async_lanes, async_limit): (&[LaneId], usize),
+) -> Result<Vec<ClaimedTask>> {
     let rows = session
         .client
         .query(
             &session.prepared[CLAIM],
-            &[&engine.worker_id(), &config.labels, &(limit as i64), &names, &excluded],
+            &[
+                &engine.worker_id(),
+                &sync_lanes,
+                &(sync_limit as i64),
+                &async_lanes,
+                &(async_limit as i64),
+            ],
         )
         .await?;
-    let mut tasks: Vec<ClaimedTask> = rows
+    let mut tasks = rows
         .into_iter()
         .map(|row| {
-            let payload: JsonText = row.get(2);
-            let labels: Vec<String> = row.get(6);
-            ClaimedTask {
-                id: row.get(0),
-                name: row.get(1),
+            let payload: JsonText = row.try_get(2)?;
+            let labels: Vec<String> = row.try_get(6)?;
+            Ok(ClaimedTask {
+                id: row.try_get(0)?,
+                name: row.try_get(1)?,
                 payload: payload.0,
-                attempt: row.get(3),
-                max_attempts: row.get(4),
-                retry_intervals_ms: row.get(5),
+                attempt: row.try_get(3)?,
+                max_attempts: row.try_get(4)?,
+                retry_intervals_ms: row.try_get(5)?,
                 labels: labels.into(),
-                deadline: row.get(7),
-                priority: row.get(8),
-                run_at: row.get(9),
-                timeout_ms: row.get(10),
+                deadline: row.try_get(7)?,
+                priority: row.try_get(8)?,
+                run_at: row.try_get(9)?,
+                timeout_ms: row.try_get(10)?,
+                lane: row.try_get(11)?,
                 claimed_at: std::time::Instant::now(),
                 control: Arc::new(AttemptControl::default()),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<ClaimedTask>>>()?;
     // UPDATE ... RETURNING does not keep the sub-select's order: restore the claim order.
     tasks.sort_by(|a, b| {
         b.priority
@@ -214,9 +337,4 @@ async fn claim(engine: &Engine, session: &Session, kind: SlotKind, limit: usize)
             .then(a.id.cmp(&b.id))
     });
     Ok(tasks)
-}
-
-async fn next_due(connection: &mut DedicatedConnection) -> Result<Option<DateTime<Utc>>> {
-    let session = connection.session().await?;
-    Ok(session.client.query_one(&session.prepared[NEXT_DUE], &[]).await?.get(0))
 }

@@ -152,8 +152,12 @@ async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[C
             match status {
                 "pending" => {
                     Stats::add(&engine.stats.retried, 1);
-                    let run_at: DateTime<Utc> = row.get(2);
-                    engine.wake(Wake::At(run_at));
+                    let run_at: Option<DateTime<Utc>> = row.try_get(2).ok();
+                    let lane: Option<i32> = row.try_get(4).ok().flatten();
+                    match (lane, run_at) {
+                        (Some(lane), Some(run_at)) => engine.wake(Wake::LaneAt(lane, run_at)),
+                        _ => engine.wake(Wake::Now),
+                    }
                 }
                 "failed" => Stats::add(&engine.stats.failed, 1),
                 _ => Stats::add(&engine.stats.cancelled, 1),

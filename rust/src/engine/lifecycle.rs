@@ -10,6 +10,7 @@ use crate::db::listen::{ListenEvent, listen};
 use crate::db::{migrate, sql};
 use crate::engine::scheduler::{self, SchedulesChanged};
 use crate::engine::stats::Stats;
+use crate::engine::wake::parse_notification;
 use crate::engine::{Dispatch, Engine, EngineChannels, Wake};
 use crate::engine::{claim, complete, deadlines, lease, maintenance};
 use crate::error::Result;
@@ -105,14 +106,7 @@ async fn route_notifications(
                 let _ = schedules.send(SchedulesChanged);
             }
             ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_TASKS => {
-                match payload
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(chrono::DateTime::from_timestamp_millis)
-                {
-                    Some(at) => engine.wake(Wake::At(at)),
-                    None => engine.wake(Wake::Now),
-                }
+                engine.wake(parse_notification(&payload));
             }
             ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_CANCEL => {
                 let Ok(task_id) = payload.parse::<i64>() else { continue };

@@ -50,18 +50,17 @@ pub async fn prune(engine: &Engine) -> Result<u64> {
         if !locked {
             return Ok(total);
         }
-        // The walk along the primary key must not turn into a sequential scan and a sort when
-        // statistics are stale (see db::dedicated); LOCAL keeps this to the transaction.
-        tx.batch_execute(
-            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
-        )
-        .await?;
+        // The range scans of tasks_finished_idx must not turn into a sequential scan of the table
+        // when statistics are stale (see db::dedicated); LOCAL keeps this to the transaction.
+        tx.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+            .await?;
         let deleted: i64 = tx
             .query_one(sql::PRUNE, &[&completed, &failed, &PRUNE_BATCH])
             .await?
             .get(0);
         tx.commit().await?;
         total += deleted as u64;
+        // Each statement deletes up to PRUNE_BATCH of each kind (completed, failed or cancelled).
         if deleted < PRUNE_BATCH || engine.is_stopping() {
             return Ok(total);
         }

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod config;
 pub mod deadlines;
 pub mod failure_tx;
+pub mod lanes;
 pub mod lease;
 pub mod lifecycle;
 pub mod maintenance;
@@ -15,6 +16,7 @@ pub mod scheduler;
 pub mod slots;
 pub mod stats;
 pub mod task;
+pub mod wake;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,6 +31,7 @@ pub use running::Running;
 pub use slots::{SlotKind, Slots};
 pub use stats::Stats;
 pub use task::{ClaimedTask, Decision, Failure, FailureKind};
+pub use wake::Wake;
 
 use crate::db::connect::ConnectConfig;
 use crate::error::Result;
@@ -45,15 +48,6 @@ pub trait Dispatch: Send + Sync + 'static {
     /// the executor capacity it holds (a replacement thread), and finalize the attempt as timed
     /// out (running the failure hook if it was the last attempt), then `finish_attempt` it.
     fn abandon(&self, kind: SlotKind, task: Arc<ClaimedTask>);
-}
-
-/// A request to the claim loop.
-#[derive(Debug, Clone, Copy)]
-pub enum Wake {
-    /// New work may be due now.
-    Now,
-    /// Work becomes due at this database time.
-    At(DateTime<Utc>),
 }
 
 /// The result of an attempt, for the completion batcher.

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use crate::backoff::jittered;
 use crate::cron::CronSchedule;
 use crate::db::sql;
+use crate::engine::Engine;
 use crate::engine::stats::Stats;
-use crate::engine::{Engine, Wake};
 use crate::error::Result;
 use crate::schedule::TimerHeap;
 
@@ -105,10 +105,25 @@ impl Scheduler {
     /// The schedule's next fire is due: create the row of the fire after it and move on.
     async fn advance(&mut self, schedule_id: i64) -> Result<()> {
         let mut conn = self.engine.pool.get().await?;
+        // Most workers of a fleet find the fire already advanced by another one: one plain read
+        // tells them when the next one is, without a transaction.
+        let current: Option<DateTime<Utc>> = conn
+            .query_opt(sql::SCHEDULE_NEXT_FIRE, &[&schedule_id])
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        let Some(next_fire_at) = current else {
+            // Removed: the change notification (or the reload) updates the timers.
+            return Ok(());
+        };
+        if next_fire_at > self.engine.db_now() {
+            self.timers.insert(schedule_id, next_fire_at);
+            return Ok(());
+        }
         let tx = conn.transaction().await?;
         let Some(row) = tx.query_opt(sql::ADVANCE_SCHEDULE, &[&schedule_id]).await? else {
-            // Another worker is advancing it, it is not due by the database clock yet, or it was
-            // removed: the reload (or the change notification) brings its new time.
+            // Another worker holds it (it is advancing it right now), or it is not due by the
+            // database clock yet: look again shortly, when either has settled.
             tx.rollback().await?;
             self.timers
                 .insert(schedule_id, self.engine.db_now() + chrono::Duration::milliseconds(50));
@@ -126,8 +141,9 @@ impl Scheduler {
         tx.execute(sql::SET_NEXT_FIRE, &[&schedule_id, &next]).await?;
         tx.commit().await?;
         Stats::add(&self.engine.stats.cron_fires, 1);
+        // create_fire's notification (naming the fire's lane and time) sets the claim timers of
+        // every worker serving it, this one included.
         self.timers.insert(schedule_id, next);
-        self.engine.wake(Wake::At(next));
         Ok(())
     }
 }

@@ -37,6 +37,8 @@ pub struct ClaimedTask {
     pub priority: i32,
     pub run_at: DateTime<Utc>,
     pub timeout_ms: i64,
+    /// The task's lane (name, labels, priority): where a retry of it comes due.
+    pub lane: i32,
     /// When this worker claimed it (for the attempt-duration metric).
     pub claimed_at: std::time::Instant,
     pub control: Arc<AttemptControl>,
@@ -234,6 +236,7 @@ mod tests {
             priority: 0,
             run_at: Utc::now(),
             timeout_ms: 1000,
+            lane: 1,
             claimed_at: std::time::Instant::now(),
             control: Arc::default(),
         }

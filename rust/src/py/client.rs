@@ -166,6 +166,16 @@ impl ClientCore {
         })
     }
 
+    /// Create the lane of (name, labels, priority) in its own transaction if it is new (before an
+    /// enqueue inside a caller's transaction; see `Core::ensure_lane`). Cached per client.
+    fn ensure_lane(&self, py: Python<'_>, name: String, labels: Vec<String>, priority: i32) -> PyResult<()> {
+        self.check_process()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, &self.runtime, async move {
+            core.ensure_lane(&name, &labels, priority).await
+        })
+    }
+
     /// The task row as a dict (raises TaskNotFound).
     fn task<'py>(&self, py: Python<'py>, task_id: i64) -> PyResult<Bound<'py, PyDict>> {
         self.check_process()?;

@@ -1,29 +1,52 @@
--- Claim up to $3 due tasks for worker $1, in claim order, and start their attempt, provided the
--- worker's lease is live.
--- $2: the worker's labels (a task runs only where all its labels are present);
--- $4: task names to claim (NULL = any); $5: task names never to claim here.
--- The `id = ANY(ARRAY(...))` form evaluates the locking sub-select exactly once; the `IN (SELECT ...)`
--- form can get a plan that re-runs it per row once statistics say the table is empty.
+-- Claim due tasks for worker $1 and start their attempts, provided the worker's lease is live:
+-- up to $3 from the lanes $2 (for executor threads) and up to $5 from the lanes $4 (for coroutine
+-- slots), each list in preference order (engine/lanes.rs).
+--
+-- Per lane, an ordered walk of tasks_lane_idx over the rows due now, which stops at the first row
+-- not yet due: a claim never reads tasks of lanes it does not name (other task names, labels this
+-- worker lacks) nor a lane's delayed tasks. The lanes are taken in order (a nested loop over the
+-- unnest, stopped by the outer LIMIT), and rows are locked only as they are taken, so a claim
+-- locks exactly what it claims.
+-- The `id = ANY(ARRAY(...))` form evaluates each locking sub-select exactly once (an InitPlan); the
+-- `IN (SELECT ...)` form can get a plan that re-runs it per row once statistics say the table is
+-- empty (tests/integration/test_claim_plan.py).
 UPDATE anclax.tasks AS t
 SET status = 'running',
     attempts = t.attempts + 1,
     worker_id = $1,
     started_at = now(),
     deadline_at = now() + t.timeout_ms * interval '1 millisecond'
-WHERE t.id = ANY(ARRAY(
-    SELECT c.id
-    FROM anclax.tasks AS c
-    WHERE c.status = 'pending'
-      AND c.run_at <= now()
-      -- Only under a live lease: a worker whose lease expired (frozen, cut off) may have been
-      -- rescued already, and must register again before it takes anything (lease.rs).
-      AND EXISTS (SELECT 1 FROM anclax.workers AS w WHERE w.id = $1 AND w.expires_at > now())
-      AND c.labels <@ $2::text[]
-      AND ($4::text[] IS NULL OR c.name = ANY($4::text[]))
-      AND NOT (c.name = ANY($5::text[]))
-    ORDER BY c.priority DESC, c.run_at, c.id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
-))
+WHERE t.id = ANY(
+    ARRAY(
+        SELECT c.id
+        FROM unnest($2::integer[]) AS l(lane)
+        CROSS JOIN LATERAL (
+            SELECT c.id
+            FROM anclax.tasks AS c
+            WHERE c.lane = l.lane AND c.status = 'pending' AND c.run_at <= now()
+            ORDER BY c.run_at, c.id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ) AS c
+        -- Only under a live lease: a worker whose lease expired (frozen, cut off) may have been
+        -- rescued already, and must register again before it takes anything (lease.rs).
+        WHERE EXISTS (SELECT 1 FROM anclax.workers AS w WHERE w.id = $1 AND w.expires_at > now())
+        LIMIT $3
+    )
+    || ARRAY(
+        SELECT c.id
+        FROM unnest($4::integer[]) AS l(lane)
+        CROSS JOIN LATERAL (
+            SELECT c.id
+            FROM anclax.tasks AS c
+            WHERE c.lane = l.lane AND c.status = 'pending' AND c.run_at <= now()
+            ORDER BY c.run_at, c.id
+            LIMIT $5
+            FOR UPDATE SKIP LOCKED
+        ) AS c
+        WHERE EXISTS (SELECT 1 FROM anclax.workers AS w WHERE w.id = $1 AND w.expires_at > now())
+        LIMIT $5
+    )
+)
 RETURNING t.id, t.name, t.payload, t.attempts, t.max_attempts, t.retry_intervals_ms, t.labels,
-          t.deadline_at, t.priority, t.run_at, t.timeout_ms
+          t.deadline_at, t.priority, t.run_at, t.timeout_ms, t.lane

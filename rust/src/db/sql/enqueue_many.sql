@@ -1,15 +1,17 @@
 -- Bulk enqueue of one task name with shared options: $2 is the array of payloads, in order.
-WITH ins AS (
-    INSERT INTO anclax.tasks (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels, parent_id)
+-- One lane for the whole batch (looked up once), named in the one notification.
+WITH lane AS MATERIALIZED (
+    SELECT anclax.lane($1::text, $8::text[], $3::integer) AS id
+), ins AS (
+    INSERT INTO anclax.tasks (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels,
+                              parent_id, lane)
     SELECT $1::text, u.p, $3::integer, coalesce($4::timestamptz, now()), $5::integer, $6::bigint[], $7::bigint,
-           $8::text[], $9::bigint
+           $8::text[], $9::bigint, (SELECT id FROM lane)
     FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(p, n)
     ORDER BY u.n
     RETURNING id
 ), notified AS (
-    SELECT pg_notify('anclax_tasks', CASE WHEN $4::timestamptz > now()
-                                          THEN (extract(epoch FROM $4::timestamptz) * 1000)::bigint::text
-                                          ELSE '' END)
+    SELECT pg_notify('anclax_tasks', anclax.wake_payload((SELECT id FROM lane), coalesce($4::timestamptz, now())))
     FROM (SELECT 1 FROM ins LIMIT 1) AS any_row
 )
 SELECT id, (SELECT count(*) FROM notified)::bigint FROM ins

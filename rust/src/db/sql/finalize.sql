@@ -18,7 +18,7 @@ WITH input AS (
         last_error = i.message
     FROM input AS i
     WHERE t.id = i.id AND t.attempts = i.attempt AND t.status = 'running'
-    RETURNING t.id, t.status, t.run_at, t.attempts, i.message, i.traceback, i.error_event
+    RETURNING t.id, t.status, t.run_at, t.attempts, i.message, i.traceback, i.error_event, t.lane
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, traceback, worker_id)
     SELECT u.id, e.kind, u.attempts, u.message, u.traceback, $8::bigint
@@ -30,4 +30,4 @@ WITH input AS (
 ), notified AS (
     SELECT pg_notify('anclax_done', string_agg(id::text, ',')) FROM upd WHERE status <> 'pending' HAVING count(*) > 0
 )
-SELECT u.id, u.status, u.run_at, (SELECT count(*) FROM notified)::bigint FROM upd AS u
+SELECT u.id, u.status, u.run_at, (SELECT count(*) FROM notified)::bigint, u.lane FROM upd AS u
