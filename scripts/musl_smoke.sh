@@ -2,12 +2,16 @@
 # Install the musllinux wheel into a fresh virtualenv of a CPython linked against musl and run the
 # end-to-end smoke test from it: MUSL_PYTHON=/path/to/musl/python3 bash scripts/musl_smoke.sh
 #
-# Not part of CI: no musl CPython can be installed here (no Alpine packages or images), so one has
-# to be built from CPython's sources with musl-gcc (Debian's musl-tools), with zlib built the same
-# way; pip in it needs no TLS because the wheels of the dependencies are downloaded beforehand by
-# this machine's pip (for the musllinux platform) and installed offline. Such a minimal build has
-# no ctypes (no musl libffi), which anclax_fast.testing's EmbeddedPostgres needs, so the database is
-# an embedded PostgreSQL started by the project's virtualenv (make install), its DSN passed on.
+# Not part of CI: no musl CPython can be installed here (no Alpine packages or images), and
+# building one takes a quarter of an hour. The one this was run with was built from Debian's
+# source packages (apt-get source, with deb-src enabled) of python3.11 (3.11.2), zlib, libffi and
+# openssl, each compiled with musl-gcc (Debian's musl-tools) through a wrapper that answers
+# `-print-multiarch` with x86_64-linux-musl, with the kernel's linux/, asm/ and asm-generic/
+# headers on the include path, and `dpkg-architecture` hidden from CPython's setup.py (it would
+# add glibc's include directory); anclax_fast needs ctypes and ssl from it (prometheus_client
+# imports ssl). Its pip installs offline: the dependencies' musllinux wheels are downloaded
+# beforehand by this machine's pip. The database is an embedded PostgreSQL started by the
+# project's virtualenv (make install), its DSN passed on, so the musl Python needs no server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
