@@ -25,6 +25,18 @@ build-release:
 demo: install
 	@$(BIN)/anclax-fast demo
 
+.PHONY: ui ## serve the dashboard on http://127.0.0.1:8080 for ANCLAX_DSN (UI_ARGS=--allow-actions to act)
+ui: install
+	@$(BIN)/anclax-fast ui $(UI_ARGS)
+
+.PHONY: ui-screenshots ## retake docs/ui/*.png with the dashboard's browser tests (needs chromium)
+ui-screenshots: install
+	ANCLAX_REQUIRE_BROWSER=1 ANCLAX_UI_SCREENSHOTS=docs/ui $(BIN)/pytest -m "" tests/ui/test_browser.py
+
+.PHONY: bench-ui ## dashboard page times on 5,000,000 tasks (BENCH_ARGS="--rows N --shape burst")
+bench-ui: install
+	$(PY) -m benches.bench_ui $(BENCH_ARGS)
+
 .PHONY: test ## run the whole test suite (unit + integration on an embedded Postgres)
 test: install
 	@$(BIN)/pytest -m "" $(PYTEST_ARGS)
@@ -35,15 +47,17 @@ test-rust:
 
 .PHONY: format ## format Python and Rust sources
 format:
-	$(BIN)/ruff format python tests benches codegen scripts
-	$(BIN)/ruff check --fix python tests benches codegen scripts
+	$(BIN)/ruff format python tests benches codegen examples scripts
+	$(BIN)/ruff check --fix python tests benches codegen examples scripts
 	cargo fmt --all
 
 .PHONY: lint-python ## ruff, mypy --strict, basedpyright strict
 lint-python:
-	$(BIN)/ruff format --check python tests benches codegen scripts
-	$(BIN)/ruff check python tests benches codegen scripts
+	$(BIN)/ruff format --check python tests benches codegen examples scripts
+	$(BIN)/ruff check python tests benches codegen examples scripts
 	$(BIN)/mypy
+	$(BIN)/mypy examples/fastapi_app
+	$(BIN)/mypy examples/django_app
 	$(BIN)/basedpyright
 
 .PHONY: lint-rust ## rustfmt and clippy -D warnings

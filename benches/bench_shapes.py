@@ -205,30 +205,33 @@ def _forget(dsn: str, id_range: tuple[int, int]) -> None:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
+    """Fill every shape's database first, then drain them in turn, run after run, so that a change
+    in what else the machine does spreads over every shape instead of biasing one."""
     shapes = [s for s in SHAPES if s.key in args.shapes.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     tasks = max(100, int(args.tasks * args.scale))
-    results: list[Result] = []
+    results = {(s.key, c): Result(s.key, c) for s in shapes for c in concurrencies}
     with EmbeddedPostgres(settings=BENCH_SETTINGS) as pg:
+        dsns: dict[str, str] = {}
         for shape in shapes:
             database = f"shape_{shape.key}"
             with psycopg.connect(pg.dsn, autocommit=True) as conn:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            dsn = pg.dsn_for(database)
+            dsns[shape.key] = pg.dsn_for(database)
             print(f"shape {shape.key}: {shape.title}", flush=True)
-            with Client(dsn) as client:
+            with Client(dsns[shape.key]) as client:
                 client.migrate()
-                _fill_background(dsn, shape, args.scale)
-                for concurrency in concurrencies:
-                    result = Result(shape.key, concurrency)
-                    for _ in range(args.runs):
+            _fill_background(dsns[shape.key], shape, args.scale)
+        for run_number in range(1, args.runs + 1):
+            for shape in shapes:
+                with Client(dsns[shape.key]) as client:
+                    for concurrency in concurrencies:
                         id_range = _enqueue_claimable(client, shape, tasks)
                         rate = _drain(client, shape, concurrency, id_range[1] - id_range[0] + 1)
-                        result.rates.append(rate)
-                        print(f"  concurrency {concurrency}: {rate:,.0f} tasks/s", flush=True)
-                        _forget(dsn, id_range)
-                    results.append(result)
-    return results
+                        results[shape.key, concurrency].rates.append(rate)
+                        print(f"run {run_number}, shape {shape.key}, concurrency {concurrency}: {rate:,.0f} tasks/s")
+                        _forget(dsns[shape.key], id_range)
+    return list(results.values())
 
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
@@ -236,14 +239,15 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     titles = {s.key: s.title for s in SHAPES}
     lines = [
         f"{max(100, int(args.tasks * args.scale)):,} claimable no-op tasks, one worker process, "
-        f"background at scale {args.scale}, median of {args.runs} run(s)",
+        f"background at scale {args.scale}, median of {args.runs} run(s) (min-max in brackets)",
         "",
         "| shape | concurrency | drain (tasks/s) | vs (a) |",
         "|---|---|---|---|",
     ]
     for r in results:
         ratio = f"{r.median / base[r.concurrency]:.2f}" if r.concurrency in base else "-"
-        lines.append(f"| ({r.shape}) {titles[r.shape]} | {r.concurrency} | {r.median:,.0f} | {ratio} |")
+        spread = f" [{min(r.rates):,.0f}-{max(r.rates):,.0f}]" if len(r.rates) > 1 else ""
+        lines.append(f"| ({r.shape}) {titles[r.shape]} | {r.concurrency} | {r.median:,.0f}{spread} | {ratio} |")
     return "\n".join(lines)
 
 

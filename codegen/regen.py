@@ -23,6 +23,8 @@ GOLDEN = (
     ("codegen/specs/edge_cases.yaml", "codegen/golden/edge_cases"),
     # The demo's package ships in the wheel (anclax_fast.demo) and is checked like the others.
     ("api/tasks.yaml", "python/anclax_fast/demo/taskgen"),
+    # The examples' packages.
+    ("examples/fastapi_app/api/tasks.yaml", "examples/fastapi_app/shop_api/taskgen"),
 )
 
 

@@ -18,7 +18,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from anclax_fast import Client, CronJob, FatalTaskError, RetryPolicy, RetryWithoutErrorEvent, Spec, TaskDef, Worker
 from anclax_fast._core import TaskContext, Tx
-from anclax_fast.runner import TaskRunnerBase
+from anclax_fast.runner import AsyncTaskRunnerBase, TaskRunnerBase
 
 
 class Params(BaseModel):
@@ -82,6 +82,17 @@ class Runner(TaskRunnerBase):
 
     def run_many(self, name: str, params: list[Params], **options: Any) -> list[int]:
         return self._enqueue_many(definition(name), params, **options)
+
+
+class AsyncRunner(AsyncTaskRunnerBase):
+    async def run(self, name: str, params: BaseModel | None = None, **options: Any) -> int:
+        return await self._enqueue(definition(name), params or Params(), **options)
+
+    async def run_with_tx(self, tx: Any, name: str, params: BaseModel | None = None, **options: Any) -> int:
+        return await self._enqueue(definition(name), params or Params(), tx=tx, **options)
+
+    async def run_many(self, name: str, params: list[Params], **options: Any) -> list[int]:
+        return await self._enqueue_many(definition(name), params, **options)
 
 
 class Recorder:

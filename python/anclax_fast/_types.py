@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, TypedDict
 
 if TYPE_CHECKING:
+    from anclax_fast._core import AsyncTx, Tx
     from anclax_fast.spec import RetryPolicy
 
-__all__ = ["Duration", "EnqueueOptions", "ExternalTx", "IfExists", "WorkerOptions"]
+__all__ = [
+    "AsyncExternalTx",
+    "AsyncTransaction",
+    "BatchEnqueueOptions",
+    "DjangoConnection",
+    "Duration",
+    "EnqueueOptions",
+    "ExternalTx",
+    "IfExists",
+    "SyncTransaction",
+    "WorkerOptions",
+]
 
 Duration = str | timedelta
 """A duration given as text (``"1h30m"``, ``"500ms"``) or a :class:`datetime.timedelta`."""
@@ -17,29 +29,65 @@ Duration = str | timedelta
 IfExists = Literal["return", "raise"]
 
 
-class ExternalTx(Protocol):
-    """A connection or cursor of another driver, in a transaction the caller controls.
+class _RowSource(Protocol):
+    def fetchone(self) -> Any: ...
 
-    psycopg 3's ``Connection`` and ``Cursor`` satisfy it (``execute(query, params)``); the task
-    row is inserted through it, so it commits or rolls back with the caller's transaction.
-    Declared structurally so that neither the package nor generated code imports psycopg.
+
+class ExternalTx(Protocol):
+    """A connection of another driver, in a transaction the caller controls: psycopg 3's
+    ``Connection`` and ``Cursor``, SQLAlchemy's ``Connection`` and ``Session`` (its psycopg driver).
+
+    The task row is inserted through it, so it commits or rolls back with the caller's
+    transaction. Declared structurally so that neither the package nor generated code imports a
+    driver; which driver it is gets decided at run time, by type.
     """
 
-    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+    def execute(self, query: Any, /) -> _RowSource: ...
 
 
-class EnqueueOptions(TypedDict, total=False):
-    """Per-call overrides of a task definition (SEMANTICS.md §5)."""
+class DjangoConnection(Protocol):
+    """Django's ``django.db.connection`` (or ``connections[alias]``) of a PostgreSQL database,
+    typically inside ``transaction.atomic()``."""
+
+    def cursor(self) -> Any: ...
+    @property
+    def in_atomic_block(self) -> bool: ...
+
+
+class AsyncExternalTx(Protocol):
+    """An asyncio connection of another driver, in a transaction the caller controls: asyncpg's
+    ``Connection``, psycopg 3's ``AsyncConnection`` and ``AsyncCursor``, SQLAlchemy's
+    ``AsyncConnection`` and ``AsyncSession`` (asyncpg or psycopg driver)."""
+
+    def execute(self, query: Any, /) -> Awaitable[Any]: ...
+
+
+SyncTransaction: TypeAlias = "Tx | ExternalTx | DjangoConnection"
+"""What ``TaskRunner.run_<task>_with_tx`` enqueues through."""
+
+AsyncTransaction: TypeAlias = "AsyncTx | AsyncExternalTx"
+"""What ``AsyncTaskRunner.run_<task>_with_tx`` enqueues through."""
+
+
+class BatchEnqueueOptions(TypedDict, total=False):
+    """Per-call overrides of a task definition for a batch (``run_<task>_many``)."""
 
     retry_policy: RetryPolicy | None
     timeout: Duration | None
-    unique_tag: str | None
-    if_exists: IfExists
     delay: Duration | None
     run_at: datetime | None
     priority: int | None
     labels: Sequence[str] | None
     parent_id: int | None
+
+
+class EnqueueOptions(BatchEnqueueOptions, total=False):
+    """Per-call overrides of a task definition (SEMANTICS.md §5): the keyword arguments of
+    ``run_<task>`` and ``run_<task>_with_tx``. A new option is one line here (and one where it is
+    validated, ``anclax_fast.runner.resolve_options``)."""
+
+    unique_tag: str | None
+    if_exists: IfExists
 
 
 class WorkerOptions(TypedDict, total=False):

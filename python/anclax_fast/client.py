@@ -5,35 +5,42 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import LiteralString
 
+from anclax_fast import bulk
 from anclax_fast._core import ClientCore, Tx, redact_dsn
-from anclax_fast._schedule_tx import register_in_transaction
-from anclax_fast._types import ExternalTx
 from anclax_fast.errors import ConfigurationError
+from anclax_fast.filters import TaskFilter
 from anclax_fast.records import ScheduleInfo, TaskEvent, TaskInfo
 
 if TYPE_CHECKING:
     from anclax_fast.runner import ResolvedOptions
     from anclax_fast.spec import TaskDef
 
-__all__ = ["DEFAULT_POOL_SIZE", "Client", "resolve_dsn"]
+__all__ = ["DEFAULT_POOL_SIZE", "LIST_WINDOW", "Client", "resolve_dsn"]
 
 DEFAULT_POOL_SIZE = 8
 
+# Newest first along the primary key, within a window of ids below the starting point, so that a
+# filter that matches little (a rare name or status) costs a bounded walk, not the whole table.
 _LIST_TASKS_SQL = """
 SELECT id, name, status, payload::text, priority, run_at, attempts, max_attempts, retry_intervals_ms, timeout_ms,
        labels, unique_tag, parent_id, schedule_id, fire_at, worker_id, cancel_requested, started_at, deadline_at,
-       finished_at, last_error, created_at
+       finished_at, last_error, created_at, headers
 FROM anclax.tasks
-WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2) AND ($3::bigint IS NULL OR id < $3)
+WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+  AND id < $3::bigint AND id >= $3::bigint - $5::bigint
 ORDER BY id DESC
 LIMIT $4
 """
+
+# How many ids below its starting point one listing looks at (see Client.tasks).
+LIST_WINDOW = 100_000
+_NEWEST_SQL = "SELECT coalesce(max(id), 0) + 1 FROM anclax.tasks"
 
 # Pending and running through the partial indexes that hold only those rows (tasks_lane_idx,
 # tasks_running_idx); the final statuses from the planner's statistics of the status column.
@@ -52,6 +59,17 @@ WHERE c.relname = 'tasks'
 """
 
 _EXACT_COUNTS_SQL: LiteralString = "SELECT status, count(*) AS n FROM anclax.tasks GROUP BY status"
+
+
+def listing_sql() -> tuple[str, str]:
+    """The statements of ``tasks()`` (shared with ``AsyncClient``): the id after the newest task,
+    and the listing (status, name, starting id, limit, window)."""
+    return _NEWEST_SQL, _LIST_TASKS_SQL
+
+
+def counts_sql(*, exact: bool) -> LiteralString:
+    """The statement of ``counts_by_status`` (shared with ``AsyncClient``)."""
+    return _EXACT_COUNTS_SQL if exact else _COUNTS_SQL
 
 
 def resolve_dsn(dsn: str | None) -> str:
@@ -119,9 +137,15 @@ class Client:
         self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
     ) -> list[TaskInfo]:
         """The most recent tasks (highest ids first), optionally filtered by status and name.
-        ``before_id`` pages further back."""
+
+        Looks at the :data:`LIST_WINDOW` (100,000) ids below ``before_id`` (default: the newest
+        task) at most, so that a filter matching little stays cheap on a big table; when fewer
+        than ``limit`` tasks come back, page further back with ``before_id=`` the lowest id looked
+        at, ``(before_id or newest) - LIST_WINDOW``.
+        """
         with self.transaction() as tx:
-            rows = tx.fetch(_LIST_TASKS_SQL, status, name, before_id, limit)
+            start = before_id if before_id is not None else int(tx.fetchval(_NEWEST_SQL))
+            rows = tx.fetch(_LIST_TASKS_SQL, status, name, start, limit, LIST_WINDOW)
         return [TaskInfo.from_row(row) for row in rows]
 
     def counts_by_status(self, *, exact: bool = False) -> dict[str, int]:
@@ -135,9 +159,22 @@ class Client:
         """
         counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
         with self.transaction() as tx:
-            rows = tx.fetch(_EXACT_COUNTS_SQL if exact else _COUNTS_SQL)
+            rows = tx.fetch(counts_sql(exact=exact))
         counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
+
+    def retry(self, target: Iterable[int] | TaskFilter, *, dry_run: bool = False, actor: str | None = None) -> int:
+        """Send failed or cancelled tasks back to the queue: the tasks with these ids, or every one
+        matching a :class:`~anclax_fast.filters.TaskFilter`. Other statuses are left alone.
+
+        Each becomes ``pending``, due now, with a fresh attempt budget (as many attempts again as
+        it had), and gets a ``TaskRetried`` event naming ``actor`` (default ``user@host``).
+        Returns how many tasks were retried; with ``dry_run``, how many would be, changing nothing.
+        Large selections go in batches of 1,000, each its own transaction.
+        """
+        if dry_run:
+            return bulk.count(self, bulk.RETRY, target)
+        return bulk.run(self, bulk.RETRY, target, actor=actor)
 
     def schedules(self) -> list[ScheduleInfo]:
         """Every cron schedule (from specs and from ``run_<task>``), with its next fire."""
@@ -162,37 +199,15 @@ class Client:
         """
         return self._core.unschedule(task_name, unique_tag or "")
 
-    def register_schedule(
-        self,
-        task: TaskDef,
-        payload: bytes,
-        options: ResolvedOptions,
-        *,
-        tx: Tx | ExternalTx | None = None,
-        source: str = "app",
-    ) -> int:
+    def register_schedule(self, task: TaskDef, payload: bytes, options: ResolvedOptions, *, source: str = "app") -> int:
         """Register (or update) the schedule of cron task ``task``; returns the task id of its next fire.
 
         Called by ``run_<task>(params)`` for cron tasks, and by workers for spec schedules.
         """
         if task.cron is None:
             raise ConfigurationError(f"{task.name} has no cronjob in its spec")
-        if options.run_at is not None:
-            raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
-        tag = options.unique_tag or ""
-        if tx is not None:
-            return register_in_transaction(tx, task, unique_tag=tag, payload=payload, options=options, source=source)
         return self._core.register_schedule(
-            task.name,
-            tag,
-            task.cron.expression,
-            payload,
-            source,
-            options.priority,
-            options.max_attempts,
-            options.retry_intervals_ms,
-            options.timeout_ms,
-            options.labels,
+            task.name, options.unique_tag or "", task.cron.expression, payload, source, options
         )
 
     @contextlib.contextmanager

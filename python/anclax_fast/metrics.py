@@ -12,7 +12,8 @@ the Python side. Uses ``prometheus-client`` for the exposition format and the HT
 - ``anclax_worker_events_total{event}``: timeouts, releases, discarded stale results, hook runs
   and failures, cron fires, lease losses, retention deletions;
 - ``anclax_queue_depth{status}``: tasks per status in the database (one query per scrape at
-  most every ``depth_interval`` seconds).
+  most every ``depth_interval`` seconds): pending and running exact, the final statuses the
+  planner's estimates (:meth:`~anclax_fast.Client.counts_by_status`).
 """
 
 from __future__ import annotations
@@ -109,7 +110,11 @@ class WorkerCollector(Collector):
         for event in _EVENTS:
             events.add_metric([event], float(stats.get(event, 0)))
         yield events
-        depth = GaugeMetricFamily("anclax_queue_depth", "Tasks per status in the database.", labels=["status"])
+        depth = GaugeMetricFamily(
+            "anclax_queue_depth",
+            "Tasks per status in the database (pending/running exact, final statuses estimated).",
+            labels=["status"],
+        )
         for status, count in sorted(self._queue_depth().items()):
             depth.add_metric([status], float(count))
         yield depth

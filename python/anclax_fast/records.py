@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -40,6 +40,8 @@ class TaskInfo:
     finished_at: datetime | None
     last_error: str | None
     created_at: datetime
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Propagation headers stored at enqueue (the W3C ``traceparent`` when tracing is on)."""
 
     @property
     def is_final(self) -> bool:
@@ -70,15 +72,17 @@ class TaskInfo:
             finished_at=row["finished_at"],
             last_error=row["last_error"],
             created_at=row["created_at"],
+            headers=row.get("headers") or {},
         )
 
 
-EventKind = Literal["TaskError", "TaskFailed", "TaskCancelled", "HookFailed"]
+EventKind = Literal["TaskError", "TaskFailed", "TaskCancelled", "HookFailed", "TaskRetried"]
 
 
 @dataclass(frozen=True, slots=True)
 class TaskEvent:
-    """Something that happened to a task: a failed attempt, its permanent failure, a cancel, a failing hook."""
+    """Something that happened to a task: a failed attempt, its permanent failure, a cancel, a failing hook,
+    a retry asked for by someone (``Client.retry``, the dashboard: the message names who)."""
 
     id: int
     task_id: int

@@ -1,43 +1,46 @@
-"""The base class of generated ``TaskRunner`` classes: validation and enqueue of one task definition.
+"""The base classes of generated runners (``TaskRunner``, ``AsyncTaskRunner``): validation and
+enqueue of one task definition.
 
 Generated code stays thin: each ``run_<task>`` method spells out its typed signature and calls
 ``_enqueue`` / ``_enqueue_many`` here with the task's :class:`~anclax_fast.spec.TaskDef`.
-Every option is checked before anything is written.
+Every option is checked before anything is written, and the checked options travel as one
+:class:`ResolvedOptions` object: into the Rust client, or into the statement run through the
+caller's transaction (:mod:`anclax_fast._external_tx`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from anclax_fast._core import ENQUEUE_SQL, Tx
+from anclax_fast import _statements
 from anclax_fast._counters import count_enqueued
-from anclax_fast._sql import for_psycopg, row_values
-from anclax_fast._types import EnqueueOptions, ExternalTx
+from anclax_fast._external_tx import fetch_row, fetch_row_async
+from anclax_fast._tracing import EnqueueTrace, enqueue_trace
+from anclax_fast._types import BatchEnqueueOptions, EnqueueOptions
 from anclax_fast.errors import ConfigurationError, IntervalError, TaskAlreadyExists
 from anclax_fast.retry import parse_duration, parse_interval
 from anclax_fast.spec import RetryPolicy
 
 if TYPE_CHECKING:
+    from anclax_fast.async_client import AsyncClient
     from anclax_fast.client import Client
     from anclax_fast.spec import TaskDef
 
-__all__ = ["ResolvedOptions", "TaskRunnerBase", "resolve_options"]
+__all__ = ["AsyncTaskRunnerBase", "ResolvedOptions", "TaskRunnerBase", "enqueue_through", "resolve_options"]
 
 _MAX_PRIORITY = 2**31 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-_PSYCOPG_ENQUEUE_SQL = for_psycopg(ENQUEUE_SQL)
 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedOptions:
-    """A task definition's settings with one call's overrides applied, validated."""
+    """A task definition's settings with one call's overrides applied, validated. The Rust core
+    reads it attribute by attribute (``rust/src/py/options.rs``)."""
 
     priority: int
     run_at: datetime | None
@@ -48,10 +51,8 @@ class ResolvedOptions:
     unique_tag: str | None
     parent_id: int | None
     if_exists_raise: bool
-
-    @property
-    def run_at_us(self) -> int | None:
-        return None if self.run_at is None else (self.run_at - _EPOCH) // _MICROSECOND
+    headers: str | None = None
+    """Propagation headers for the row (JSON), set by a tracing integration, never by callers."""
 
 
 def _duration_ms(name: str, value: object) -> int:
@@ -109,13 +110,13 @@ def _run_at(delay: object, run_at: object) -> datetime | None:
     return None
 
 
-def resolve_options(task: TaskDef, options: EnqueueOptions) -> ResolvedOptions:
+def resolve_options(task: TaskDef, options: EnqueueOptions | Mapping[str, object]) -> ResolvedOptions:
     """Apply ``options`` to ``task``'s settings, raising :class:`ConfigurationError` on bad input.
 
     The checks run on plain objects: callers without a type checker get clear errors too.
     """
     raw: Mapping[str, object] = dict(options)
-    unknown = set(raw) - set(EnqueueOptions.__annotations__)
+    unknown = set(raw) - (EnqueueOptions.__required_keys__ | EnqueueOptions.__optional_keys__)
     if unknown:
         raise ConfigurationError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
     priority = raw.get("priority")
@@ -156,6 +157,55 @@ def _payload(task: TaskDef, params: object) -> bytes:
     return params.__pydantic_serializer__.to_json(params, by_alias=True)
 
 
+def _schedule_options(task: TaskDef, options: ResolvedOptions) -> None:
+    if task.cron is None:
+        raise ConfigurationError(f"{task.name} has no cronjob in its spec")
+    if options.run_at is not None:
+        raise ConfigurationError(f"{task.name} is a cron task: its fire times come from its cron expression")
+
+
+def _batch(task: TaskDef, options: Mapping[str, object]) -> ResolvedOptions:
+    if options.get("unique_tag") is not None:
+        raise ConfigurationError("unique_tag cannot be used with run_<task>_many (each tag names one task)")
+    if task.cron is not None:
+        raise ConfigurationError(f"{task.name} is a cron task: register its schedule with run_{task.name}(...)")
+    return resolve_options(task, options)
+
+
+def _traced(options: ResolvedOptions, trace: EnqueueTrace) -> ResolvedOptions:
+    return options if trace.headers is None else replace(options, headers=trace.headers)
+
+
+def _task_id(row: Sequence[Any], options: ResolvedOptions) -> int:
+    task_id, inserted = int(row[0]), bool(row[1])
+    if not inserted and options.if_exists_raise:
+        raise TaskAlreadyExists(options.unique_tag or "", task_id)
+    return task_id
+
+
+def _schedule_statement(task: TaskDef, payload: bytes, options: ResolvedOptions) -> _statements.Statement:
+    _schedule_options(task, options)
+    return _statements.register_schedule(
+        task, unique_tag=options.unique_tag or "", payload=payload, options=options, source="app"
+    )
+
+
+def enqueue_through(tx: object, task: TaskDef, params: BaseModel, /, **options: Unpack[EnqueueOptions]) -> int:
+    """Enqueue one task of ``task`` through the caller's transaction ``tx`` (any driver of
+    :data:`anclax_fast.SyncTransaction`): what ``run_<task>_with_tx`` does. Callers that can
+    should create the task's lane first, outside ``tx`` (``ClientCore.ensure_lane``)."""
+    resolved = resolve_options(task, options)
+    payload = _payload(task, params)
+    if task.cron is not None:
+        return int(fetch_row(tx, _schedule_statement(task, payload, resolved))[0])
+    count_enqueued(task.name)
+    with enqueue_trace(task.name, (payload,)) as trace:
+        resolved = _traced(resolved, trace)
+        task_id = _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
+        trace.record((task_id,))
+    return task_id
+
+
 class TaskRunnerBase:
     """Enqueues tasks through a :class:`~anclax_fast.Client`. Subclassed by generated runners."""
 
@@ -167,85 +217,83 @@ class TaskRunnerBase:
         return self._client
 
     def _enqueue(
-        self,
-        task: TaskDef,
-        params: BaseModel,
-        /,
-        *,
-        tx: Tx | ExternalTx | None = None,
-        **options: Unpack[EnqueueOptions],
+        self, task: TaskDef, params: BaseModel, /, *, tx: object = None, **options: Unpack[EnqueueOptions]
+    ) -> int:
+        if tx is not None:
+            # A lane first used inside the caller's transaction would make other enqueues into it
+            # wait for that transaction; create it outside (once per client and lane).
+            lane = resolve_options(task, options)
+            self._client.core.ensure_lane(task.name, lane.labels, lane.priority)
+            return enqueue_through(tx, task, params, **options)
+        resolved = resolve_options(task, options)
+        payload = _payload(task, params)
+        if task.cron is not None:
+            _schedule_options(task, resolved)
+            return self._client.register_schedule(task, payload, resolved)
+        count_enqueued(task.name)
+        with enqueue_trace(task.name, (payload,)) as trace:
+            task_id = self._client.core.enqueue(task.name, payload, _traced(resolved, trace))[0]
+            trace.record((task_id,))
+        return task_id
+
+    def _enqueue_many(
+        self, task: TaskDef, params: Sequence[BaseModel], /, **options: Unpack[BatchEnqueueOptions]
+    ) -> list[int]:
+        resolved = _batch(task, options)
+        payloads = [_payload(task, p) for p in params]
+        count_enqueued(task.name, len(payloads))
+        with enqueue_trace(task.name, payloads) as trace:
+            ids = self._client.core.enqueue_many(task.name, payloads, _traced(resolved, trace))
+            trace.record(ids)
+        return ids
+
+
+class AsyncTaskRunnerBase:
+    """Enqueues tasks through an :class:`~anclax_fast.AsyncClient`, without blocking the event
+    loop. Subclassed by generated ``AsyncTaskRunner`` classes."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> AsyncClient:
+        return self._client
+
+    async def _enqueue(
+        self, task: TaskDef, params: BaseModel, /, *, tx: object = None, **options: Unpack[EnqueueOptions]
     ) -> int:
         resolved = resolve_options(task, options)
         payload = _payload(task, params)
         if tx is not None:
             # A lane first used inside the caller's transaction would make other enqueues into it
             # wait for that transaction; create it outside (once per client and lane).
-            self._client.core.ensure_lane(task.name, resolved.labels, resolved.priority)
+            client = self._client
+            await client.core.ensure_lane(client.completions(), task.name, resolved.labels, resolved.priority)
         if task.cron is not None:
-            return self._client.register_schedule(task, payload, resolved, tx=tx)
+            if tx is None:
+                _schedule_options(task, resolved)
+                return await self._client.register_schedule(task, payload, resolved)
+            return int((await fetch_row_async(tx, _schedule_statement(task, payload, resolved)))[0])
         count_enqueued(task.name)
-        if tx is None:
-            task_id, _ = self._client.core.enqueue(
-                task.name,
-                payload,
-                resolved.priority,
-                resolved.run_at_us,
-                resolved.max_attempts,
-                resolved.retry_intervals_ms,
-                resolved.timeout_ms,
-                resolved.labels,
-                resolved.unique_tag,
-                resolved.parent_id,
-                resolved.if_exists_raise,
-            )
-            return task_id
-        task_id, inserted = _enqueue_in_transaction(tx, task.name, payload, resolved)
-        if not inserted and resolved.if_exists_raise:
-            raise TaskAlreadyExists(resolved.unique_tag or "", task_id)
+        with enqueue_trace(task.name, (payload,)) as trace:
+            resolved = _traced(resolved, trace)
+            if tx is None:
+                client = self._client
+                task_id = (await client.core.enqueue(client.completions(), task.name, payload, resolved))[0]
+            else:
+                row = await fetch_row_async(tx, _statements.enqueue(task.name, payload, resolved))
+                task_id = _task_id(row, resolved)
+            trace.record((task_id,))
         return task_id
 
-    def _enqueue_many(
-        self, task: TaskDef, params: Sequence[BaseModel], /, **options: Unpack[EnqueueOptions]
+    async def _enqueue_many(
+        self, task: TaskDef, params: Sequence[BaseModel], /, **options: Unpack[BatchEnqueueOptions]
     ) -> list[int]:
-        if options.get("unique_tag") is not None:
-            raise ConfigurationError("unique_tag cannot be used with run_<task>_many (each tag names one task)")
-        if task.cron is not None:
-            raise ConfigurationError(f"{task.name} is a cron task: register its schedule with run_{task.name}(...)")
-        resolved = resolve_options(task, options)
+        resolved = _batch(task, options)
         payloads = [_payload(task, p) for p in params]
         count_enqueued(task.name, len(payloads))
-        return self._client.core.enqueue_many(
-            task.name,
-            payloads,
-            resolved.priority,
-            resolved.run_at_us,
-            resolved.max_attempts,
-            resolved.retry_intervals_ms,
-            resolved.timeout_ms,
-            resolved.labels,
-            resolved.parent_id,
-        )
-
-
-def _enqueue_in_transaction(tx: Tx | ExternalTx, name: str, payload: bytes, o: ResolvedOptions) -> tuple[int, bool]:
-    """Insert through the caller's transaction: a rollback leaves no task."""
-    args: tuple[Any, ...] = (
-        name,
-        payload.decode(),
-        o.priority,
-        o.run_at,
-        o.max_attempts,
-        o.retry_intervals_ms,
-        o.timeout_ms,
-        o.labels,
-        o.unique_tag,
-        o.parent_id,
-    )
-    if isinstance(tx, Tx):
-        row = tx.fetchrow(ENQUEUE_SQL, *args)
-        if row is None:  # pragma: no cover - the statement always returns a row
-            raise ConfigurationError("enqueue returned no row")
-        return int(row["task_id"]), bool(row["inserted"])
-    # (A Tx would satisfy ExternalTx structurally too; it was handled above.)
-    task_id, inserted = row_values(cast(Any, tx).execute(_PSYCOPG_ENQUEUE_SQL, args).fetchone())
-    return int(task_id), bool(inserted)
+        with enqueue_trace(task.name, payloads) as trace:
+            client = self._client
+            ids = await client.core.enqueue_many(client.completions(), task.name, payloads, _traced(resolved, trace))
+            trace.record(ids)
+        return ids

@@ -12,7 +12,7 @@ import json
 import signal
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from types import FrameType, TracebackType
 from typing import Any
@@ -21,6 +21,8 @@ from pydantic import ValidationError
 
 from anclax_fast._async_bridge import AsyncBridge
 from anclax_fast._core import WorkerCore
+from anclax_fast._tracing import installed as installed_tracer
+from anclax_fast.async_client import AsyncClient
 from anclax_fast.client import Client
 from anclax_fast.errors import ConfigurationError, ExecutorIncomplete
 from anclax_fast.naming import snake_case
@@ -121,6 +123,35 @@ def resolve_handlers(executor: object, spec: Spec, task_names: Sequence[str] | N
     return handlers
 
 
+def traced_handlers(handlers: dict[str, Handler], client: Client) -> dict[str, Handler]:
+    """The executor methods wrapped by the installed tracer (``anclax_fast.otel``), if any: each
+    call becomes an attempt span, which reads the task's propagation headers back first."""
+    tracer = installed_tracer()
+    if tracer is None:
+        return handlers
+
+    def headers_of(task_id: int) -> Mapping[str, str]:
+        return dict(client.core.task(task_id).get("headers") or {})
+
+    lookups: list[AsyncClient] = []
+
+    async def async_headers_of(task_id: int) -> Mapping[str, str]:
+        # A small client of its own, created on the worker's asyncio loop at the first attempt.
+        if not lookups:
+            lookups.append(AsyncClient(client.dsn_secret, pool_size=2))
+        row = await lookups[0].core.task(lookups[0].completions(), task_id)
+        return dict(row.get("headers") or {})
+
+    wrapped: dict[str, Handler] = {}
+    for name, (execute, validate, is_async, hook) in handlers.items():
+        if is_async:
+            traced = tracer.wrap_async(name, execute, async_headers_of)
+        else:
+            traced = tracer.wrap_sync(name, execute, headers_of)
+        wrapped[name] = (traced, validate, is_async, hook)
+    return wrapped
+
+
 class Worker:
     """Claims and runs tasks of ``spec`` with ``executor``'s methods.
 
@@ -153,7 +184,7 @@ class Worker:
         self.client = client
         self.executor = executor
         self.spec = spec
-        handlers = resolve_handlers(executor, spec, tasks)
+        handlers = traced_handlers(resolve_handlers(executor, spec, tasks), client)
         self._served = frozenset(handlers)
         has_async = any(entry[2] for entry in handlers.values())
         self._core = WorkerCore(

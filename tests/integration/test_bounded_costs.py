@@ -13,7 +13,7 @@ from psycopg import sql
 from typing_extensions import LiteralString
 
 from anclax_fast import Client
-from anclax_fast.client import _COUNTS_SQL  # pyright: ignore[reportPrivateUsage]
+from anclax_fast.client import _COUNTS_SQL, LIST_WINDOW  # pyright: ignore[reportPrivateUsage]
 from tests.support import Params, Runner
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -54,6 +54,9 @@ def big_history(client: Client, module_dsn: str) -> str:
     """A million tasks finished in the last hour, a few finished long ago, and a little live work."""
     with psycopg.connect(module_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM anclax.tasks")
+        conn.execute(
+            "INSERT INTO anclax.tasks (name, payload, status, finished_at) VALUES ('Rare', '{}', 'failed', now())"
+        )
         for status, rows, age in (
             ("completed", FINISHED_ROWS - 2000, "10 minutes"),
             ("failed", 1500, "10 minutes"),
@@ -104,6 +107,24 @@ def test_status_counts_are_exact_where_live_and_estimated_where_finished(client:
     assert abs(counts["completed"] - FINISHED_ROWS) < FINISHED_ROWS * 0.05
     exact = client.counts_by_status(exact=True)
     assert exact["completed"] == FINISHED_ROWS - 2000 + OLD_ROWS // 2
-    assert exact["failed"] == 1500 + OLD_ROWS // 2
+    assert exact["failed"] == 1 + 1500 + OLD_ROWS // 2
     assert exact["cancelled"] == 500
     assert exact["pending"] == 300
+
+
+def test_a_filtered_listing_walks_a_bounded_window_and_pages_back(client: Client, big_history: str) -> None:
+    recent_failures = client.tasks(status="failed", limit=5)
+    assert len(recent_failures) == 5
+    assert [t.id for t in recent_failures] == sorted((t.id for t in recent_failures), reverse=True)
+    # The one 'Rare' task is a million ids back: a listing looks at LIST_WINDOW ids at a time.
+    assert client.tasks(name="Rare") == []
+    newest = client.tasks(limit=1)[0].id + 1
+    pages = 0
+    start = newest
+    found: list[int] = []
+    while not found and start > 0:
+        found = [t.id for t in client.tasks(name="Rare", before_id=start)]
+        start -= LIST_WINDOW
+        pages += 1
+    assert len(found) == 1
+    assert pages == -(-(newest - found[0]) // LIST_WINDOW)

@@ -38,7 +38,6 @@ def _statement(name: str) -> LiteralString:
 
 
 CLAIM_SQL = _statement("claim.sql")
-NEXT_DUE_SQL = _statement("next_due.sql")
 LANES_SQL = _statement("lanes.sql")
 # What the claim loop's own connection sets (rust/src/db/dedicated.rs).
 SESSION_SETTINGS = ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_hashjoin")
@@ -96,8 +95,9 @@ def _buffers(plan: dict[str, Any]) -> int:
 
 
 def _search_buffers(plan: dict[str, Any]) -> int:
-    """The buffers of the sub-selects that find the rows to claim (the claim's InitPlans)."""
-    return sum(_buffers(child) for child in plan.get("Plans", []) if child.get("Parent Relationship") == "InitPlan")
+    """The buffers of the sub-selects that find the rows to claim (the InitPlans of the UPDATE)."""
+    (update,) = [path[-1] for path in _paths_to(plan, "ModifyTable")]
+    return sum(_buffers(child) for child in update.get("Plans", []) if child.get("Parent Relationship") == "InitPlan")
 
 
 def _paths_to(
@@ -116,11 +116,13 @@ def _check_shape(plan: dict[str, Any]) -> None:
     locks = _paths_to(plan, "LockRows")
     assert len(locks) == 2, shown  # one per slot kind
     for path in locks:
-        # The locking sub-select hangs off the statement as an InitPlan (run once). The trap's
-        # plan is a Nested Loop above it that rescans it for every row of its outer side.
-        init = [i for i, node in enumerate(path) if node.get("Parent Relationship") == "InitPlan"]
-        assert init, shown
-        assert not any(node["Node Type"] == "Nested Loop" for node in path[: init[0]]), shown
+        # The locking sub-select hangs off the UPDATE as an InitPlan (run once). The trap's plan
+        # makes it a SubPlan under a Nested Loop that rescans it for every row of its outer side.
+        subplans = [node for node in path if node.get("Parent Relationship") in ("InitPlan", "SubPlan")]
+        assert subplans, shown
+        assert subplans[-1]["Parent Relationship"] == "InitPlan", shown
+        update = next(i for i, node in enumerate(path) if node["Node Type"] == "ModifyTable")
+        assert not any(node["Node Type"] == "Nested Loop" for node in path[update : path.index(subplans[-1])]), shown
         # Under it, an ordered walk of one lane of the lane index: no scan or sort of the backlog.
         below = path[-1]
         scans = _paths_to(below, "Index Scan")
@@ -143,7 +145,7 @@ def test_the_claim_runs_its_sub_selects_once_whatever_the_statistics_say(client:
             lanes = _lanes(conn, "Echo", [])
             for mode in ("force_custom_plan", "force_generic_plan"):
                 conn.execute(f"SET plan_cache_mode = {mode}")
-                _check_shape(_explain(conn, CLAIM_SQL, [worker, lanes, 500, [], 0], analyze=False))
+                _check_shape(_explain(conn, CLAIM_SQL, [worker, lanes, 500, [], 0, lanes], analyze=False))
 
 
 def _fill_with_work_the_worker_cannot_take(dsn: str, per_kind: int) -> None:
@@ -186,8 +188,7 @@ def test_every_claim_loop_statement_reads_a_bounded_number_of_buffers(
         async_lanes = _lanes(conn, "AsyncSleep", [])
         assert len(sync_lanes) == 2  # the claimable lane and the delayed priority-10 lane
         statements: list[tuple[str, LiteralString, list[object]]] = [
-            ("claim", CLAIM_SQL, [worker, sync_lanes, 16, async_lanes, 16]),
-            ("next due", NEXT_DUE_SQL, [sync_lanes + async_lanes]),
+            ("claim", CLAIM_SQL, [worker, sync_lanes, 16, async_lanes, 16, sync_lanes + async_lanes]),
             ("lanes", LANES_SQL, []),
         ]
         for mode in ("force_custom_plan", "force_generic_plan"):
@@ -196,8 +197,11 @@ def test_every_claim_loop_statement_reads_a_bounded_number_of_buffers(
                 plan = _explain(conn, statement, params, analyze=True)
                 shown = f"{label} ({mode}, {statistics} statistics): {json.dumps(plan, indent=1)}"
                 if label == "claim":
-                    claimed = int(plan["Actual Rows"])
+                    (update,) = [path[-1] for path in _paths_to(plan, "ModifyTable")]
+                    claimed = int(update["Actual Rows"])
                     assert claimed == 16, shown  # it did claim
+                    # ... and learnt when each lane it named next has a task due.
+                    assert int(plan["Actual Rows"]) == 16 + len(sync_lanes + async_lanes), shown
                     assert _search_buffers(plan) < BUFFER_BOUND, shown
                     assert _buffers(plan) < BUFFER_BOUND + WRITE_BUFFERS_PER_CLAIMED_ROW * claimed, shown
                 else:

@@ -179,8 +179,32 @@ def test_a_fleet_whose_children_crash_at_start_gives_up_with_exit_5(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_the_demo_runs_end_to_end(module_dsn: str) -> None:
-    result = cli("demo", "--duration", "4", "--processes", "1", timeout=180)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "summary" in result.stdout
-    assert "audit rows written by failure hooks" in result.stdout
+def test_the_demo_runs_end_to_end_with_its_dashboard(module_dsn: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "ANCLAX_DSN"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "anclax_fast", "demo", "--duration", "6", "--processes", "1", "--ui-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+    )
+    assert demo.stdout is not None
+    lines: list[str] = []
+    dashboard = None
+    for line in demo.stdout:
+        lines.append(line)
+        if line.startswith("==> dashboard: "):
+            dashboard = line.split()[2]
+            # The dashboard answers while the demo runs (a throwaway database: actions allowed).
+            with urllib.request.urlopen(dashboard, timeout=30) as page:
+                html = page.read().decode()
+            assert "<h1>Overview</h1>" in html
+            assert "actions enabled" in html
+            break
+    output, _ = demo.communicate(timeout=180)
+    text = "".join(lines) + output
+    assert demo.returncode == 0, text
+    assert dashboard is not None, text
+    assert "summary" in text
+    assert "audit rows written by failure hooks" in text

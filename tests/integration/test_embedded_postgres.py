@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -61,9 +62,20 @@ def test_killed_owner_leaves_no_postmaster_and_next_start_reaps_its_directory(tm
         sys.stdin.read()
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # A temporary root of its own: another test session on this machine reaps orphans in the
+    # shared one at its start, and could take this directory before the assertions below.
+    root = Path(tempfile.mkdtemp(prefix="anclax-reap-test-"))
+    root.chmod(0o711)  # the server may run as another user (when root) and must reach its directory
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"TMPDIR": str(root)},
+    )
     assert child.stdout is not None
     directory_text, pid_text = child.stdout.readline().split()
+    assert directory_text.startswith(str(root))
     directory, postmaster = Path(directory_text), int(pid_text)
     os.kill(postmaster, 0)  # running
     child.send_signal(signal.SIGKILL)
@@ -76,8 +88,9 @@ def test_killed_owner_leaves_no_postmaster_and_next_start_reaps_its_directory(tm
         time.sleep(0.05)
     assert not Path(f"/proc/{postmaster}").exists(), "postmaster outlived its killed owner"
     assert directory.exists()
-    assert reap_orphans() >= 1
+    assert reap_orphans(root) == 1
     assert not directory.exists()
+    root.rmdir()
 
 
 def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -19,13 +19,14 @@ from .models import (
     ShipOrderParametersShipping,
     StoreDocumentParameters,
 )
-from .runner import TaskRunner
+from .runner import AsyncTaskRunner, TaskRunner
 from .spec import SPEC
 from .worker import make_worker
 
 __all__ = [
     "SPEC",
     "Address",
+    "AsyncTaskRunner",
     "ChargeCustomerParameters",
     "Customer",
     "Executor",

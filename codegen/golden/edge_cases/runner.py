@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from anclax_fast.runner import TaskRunnerBase
+from anclax_fast.runner import AsyncTaskRunnerBase, TaskRunnerBase
 
 from .models import (
     ChargeCustomerParameters,
@@ -23,32 +23,28 @@ from .models import (
 from .spec import SPEC
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Sequence
 
-    from anclax_fast import ExternalTx, RetryPolicy, Tx
+    from anclax_fast import (
+        AsyncTransaction,
+        BatchEnqueueOptions,
+        EnqueueOptions,
+        SyncTransaction,
+    )
+    from typing_extensions import Unpack
 
 
 class TaskRunner(TaskRunnerBase):
     """Enqueues tasks through a :class:`anclax_fast.Client`:
     ``TaskRunner(client).run_<task>(params)``. Parameters are validated before
-    anything is written; the keyword arguments override the task's definition for
-    this one task.
+    anything is written; the keyword arguments (:class:`anclax_fast.EnqueueOptions`)
+    override the task's definition for this one task.
     """
 
     def run_ship_order(
         self,
         params: ShipOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ShipOrder``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
@@ -57,70 +53,29 @@ class TaskRunner(TaskRunnerBase):
 
         The second paragraph of a description stays in the docstrings.
         """
-        return self._enqueue(
-            SPEC.task("ShipOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ShipOrder"), params, **options)
 
     def run_ship_order_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ShipOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ShipOrder`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``ShipOrder`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         Ship an order: nested objects, arrays of objects, shared schemas.
 
         The second paragraph of a description stays in the docstrings.
         """
-        return self._enqueue(
-            SPEC.task("ShipOrder"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ShipOrder"), params, tx=tx, **options)
 
     def run_ship_order_many(
         self,
         params: Sequence[ShipOrderParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ShipOrder`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
@@ -129,328 +84,129 @@ class TaskRunner(TaskRunnerBase):
 
         The second paragraph of a description stays in the docstrings.
         """
-        return self._enqueue_many(
-            SPEC.task("ShipOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ShipOrder"), params, **options)
 
     def run_record_measurement(
         self,
         params: RecordMeasurementParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``RecordMeasurement``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
         Every string format, numbers and their constraints, nullable values.
         """
-        return self._enqueue(
-            SPEC.task("RecordMeasurement"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("RecordMeasurement"), params, **options)
 
     def run_record_measurement_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: RecordMeasurementParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``RecordMeasurement`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``RecordMeasurement`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Every string format, numbers and their constraints, nullable values.
         """
-        return self._enqueue(
-            SPEC.task("RecordMeasurement"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("RecordMeasurement"), params, tx=tx, **options)
 
     def run_record_measurement_many(
         self,
         params: Sequence[RecordMeasurementParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``RecordMeasurement`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         Every string format, numbers and their constraints, nullable values.
         """
-        return self._enqueue_many(
-            SPEC.task("RecordMeasurement"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("RecordMeasurement"), params, **options)
 
     def run_http_server_restart(
         self,
         params: HttpServerRestartParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``HTTPServerRestart``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
         Names that need care in Python (keywords, builtins, model attributes, acronyms).
         """
-        return self._enqueue(
-            SPEC.task("HTTPServerRestart"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("HTTPServerRestart"), params, **options)
 
     def run_http_server_restart_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: HttpServerRestartParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``HTTPServerRestart`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``HTTPServerRestart`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Names that need care in Python (keywords, builtins, model attributes, acronyms).
         """
-        return self._enqueue(
-            SPEC.task("HTTPServerRestart"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("HTTPServerRestart"), params, tx=tx, **options)
 
     def run_http_server_restart_many(
         self,
         params: Sequence[HttpServerRestartParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``HTTPServerRestart`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         Names that need care in Python (keywords, builtins, model attributes, acronyms).
         """
-        return self._enqueue_many(
-            SPEC.task("HTTPServerRestart"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("HTTPServerRestart"), params, **options)
 
     def run_charge_customer(
         self,
         params: ChargeCustomerParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ChargeCustomer``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         Parameters that are a shared schema (`$ref`), and a failure hook.
         """
-        return self._enqueue(
-            SPEC.task("ChargeCustomer"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ChargeCustomer"), params, **options)
 
     def run_charge_customer_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ChargeCustomerParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ChargeCustomer`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ChargeCustomer`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Parameters that are a shared schema (`$ref`), and a failure hook.
         """
-        return self._enqueue(
-            SPEC.task("ChargeCustomer"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ChargeCustomer"), params, tx=tx, **options)
 
     def run_charge_customer_many(
         self,
         params: Sequence[ChargeCustomerParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ChargeCustomer`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Parameters that are a shared schema (`$ref`), and a failure hook.
         """
-        return self._enqueue_many(
-            SPEC.task("ChargeCustomer"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ChargeCustomer"), params, **options)
 
     def run_store_document(
         self,
         params: StoreDocumentParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``StoreDocument``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -460,36 +216,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("StoreDocument"),
             params if params is not None else StoreDocumentParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_store_document_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: StoreDocumentParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``StoreDocument`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``StoreDocument`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Free-form parameters (an object without properties).
         """
@@ -497,59 +236,25 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("StoreDocument"),
             params if params is not None else StoreDocumentParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_store_document_many(
         self,
         params: Sequence[StoreDocumentParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``StoreDocument`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Free-form parameters (an object without properties).
         """
-        return self._enqueue_many(
-            SPEC.task("StoreDocument"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("StoreDocument"), params, **options)
 
     def run_ping(
         self,
         params: PingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``Ping``. Returns the task id (for a taken ``unique_tag``, the id of
         the existing task).
@@ -559,36 +264,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("Ping"),
             params if params is not None else PingParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_ping_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: PingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``Ping`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg 3
-        connection or cursor: the task exists once ``tx`` commits, and not at all if
-        it rolls back. Returns the task id (for a taken ``unique_tag``, the id of the
-        existing task).
+        """Enqueue ``Ping`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg or
+        SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         No parameters at all.
         """
@@ -596,59 +284,25 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("Ping"),
             params if params is not None else PingParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_ping_many(
         self,
         params: Sequence[PingParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``Ping`` per element of ``params``, in one round trip. Returns
         the task ids in the order of ``params``.
 
         No parameters at all.
         """
-        return self._enqueue_many(
-            SPEC.task("Ping"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("Ping"), params, **options)
 
     def run_keep_everything(
         self,
         params: KeepEverythingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``KeepEverything``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -658,36 +312,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("KeepEverything"),
             params if params is not None else KeepEverythingParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_keep_everything_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: KeepEverythingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``KeepEverything`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``KeepEverything`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Unknown fields are kept (additionalProperties true).
         """
@@ -695,158 +332,64 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("KeepEverything"),
             params if params is not None else KeepEverythingParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_keep_everything_many(
         self,
         params: Sequence[KeepEverythingParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``KeepEverything`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Unknown fields are kept (additionalProperties true).
         """
-        return self._enqueue_many(
-            SPEC.task("KeepEverything"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("KeepEverything"), params, **options)
 
     def run_nightly_report(
         self,
         params: NightlyReportParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``NightlyReport``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         A cron task whose parameters come from the spec, with fire-time placeholders.
         """
-        return self._enqueue(
-            SPEC.task("NightlyReport"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("NightlyReport"), params, **options)
 
     def run_nightly_report_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: NightlyReportParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``NightlyReport`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``NightlyReport`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         A cron task whose parameters come from the spec, with fire-time placeholders.
         """
-        return self._enqueue(
-            SPEC.task("NightlyReport"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("NightlyReport"), params, tx=tx, **options)
 
     def run_nightly_report_many(
         self,
         params: Sequence[NightlyReportParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``NightlyReport`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         A cron task whose parameters come from the spec, with fire-time placeholders.
         """
-        return self._enqueue_many(
-            SPEC.task("NightlyReport"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("NightlyReport"), params, **options)
 
     def run_heartbeat(
         self,
         params: HeartbeatParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``Heartbeat``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
@@ -856,36 +399,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("Heartbeat"),
             params if params is not None else HeartbeatParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_heartbeat_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: HeartbeatParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``Heartbeat`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``Heartbeat`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         A cron task without parameters, every 5 seconds.
         """
@@ -893,59 +419,25 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("Heartbeat"),
             params if params is not None else HeartbeatParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_heartbeat_many(
         self,
         params: Sequence[HeartbeatParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``Heartbeat`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         A cron task without parameters, every 5 seconds.
         """
-        return self._enqueue_many(
-            SPEC.task("Heartbeat"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("Heartbeat"), params, **options)
 
     def run_rebuild_index(
         self,
         params: RebuildIndexParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``RebuildIndex``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -956,82 +448,501 @@ class TaskRunner(TaskRunnerBase):
 
         A cron task the application starts (required parameters, none in the spec).
         """
-        return self._enqueue(
-            SPEC.task("RebuildIndex"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("RebuildIndex"), params, **options)
 
     def run_rebuild_index_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: RebuildIndexParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``RebuildIndex`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``RebuildIndex`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         A cron task the application starts (required parameters, none in the spec).
         """
-        return self._enqueue(
-            SPEC.task("RebuildIndex"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("RebuildIndex"), params, tx=tx, **options)
 
     def run_rebuild_index_many(
         self,
         params: Sequence[RebuildIndexParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``RebuildIndex`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         A cron task the application starts (required parameters, none in the spec).
         """
-        return self._enqueue_many(
-            SPEC.task("RebuildIndex"),
+        return self._enqueue_many(SPEC.task("RebuildIndex"), params, **options)
+
+
+class AsyncTaskRunner(AsyncTaskRunnerBase):
+    """Enqueues tasks through an :class:`anclax_fast.AsyncClient`:
+    ``AsyncTaskRunner(client).run_<task>(params)``, awaited. Parameters are validated
+    before anything is written; the keyword arguments
+    (:class:`anclax_fast.EnqueueOptions`) override the task's definition for this one
+    task.
+    """
+
+    async def run_ship_order(
+        self,
+        params: ShipOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ShipOrder``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        Ship an order: nested objects, arrays of objects, shared schemas.
+
+        The second paragraph of a description stays in the docstrings.
+        """
+        return await self._enqueue(SPEC.task("ShipOrder"), params, **options)
+
+    async def run_ship_order_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ShipOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ShipOrder`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Ship an order: nested objects, arrays of objects, shared schemas.
+
+        The second paragraph of a description stays in the docstrings.
+        """
+        return await self._enqueue(SPEC.task("ShipOrder"), params, tx=tx, **options)
+
+    async def run_ship_order_many(
+        self,
+        params: Sequence[ShipOrderParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ShipOrder`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Ship an order: nested objects, arrays of objects, shared schemas.
+
+        The second paragraph of a description stays in the docstrings.
+        """
+        return await self._enqueue_many(SPEC.task("ShipOrder"), params, **options)
+
+    async def run_record_measurement(
+        self,
+        params: RecordMeasurementParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``RecordMeasurement``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        Every string format, numbers and their constraints, nullable values.
+        """
+        return await self._enqueue(SPEC.task("RecordMeasurement"), params, **options)
+
+    async def run_record_measurement_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: RecordMeasurementParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``RecordMeasurement`` through ``tx`` (an
+        :class:`anclax_fast.AsyncTx`, an asyncpg, psycopg or SQLAlchemy asyncio
+        connection or session): the task exists once ``tx`` commits, and not at all
+        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        Every string format, numbers and their constraints, nullable values.
+        """
+        return await self._enqueue(
+            SPEC.task("RecordMeasurement"),
             params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            tx=tx,
+            **options,
         )
+
+    async def run_record_measurement_many(
+        self,
+        params: Sequence[RecordMeasurementParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``RecordMeasurement`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        Every string format, numbers and their constraints, nullable values.
+        """
+        return await self._enqueue_many(
+            SPEC.task("RecordMeasurement"),
+            params,
+            **options,
+        )
+
+    async def run_http_server_restart(
+        self,
+        params: HttpServerRestartParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``HTTPServerRestart``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        Names that need care in Python (keywords, builtins, model attributes, acronyms).
+        """
+        return await self._enqueue(SPEC.task("HTTPServerRestart"), params, **options)
+
+    async def run_http_server_restart_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: HttpServerRestartParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``HTTPServerRestart`` through ``tx`` (an
+        :class:`anclax_fast.AsyncTx`, an asyncpg, psycopg or SQLAlchemy asyncio
+        connection or session): the task exists once ``tx`` commits, and not at all
+        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        Names that need care in Python (keywords, builtins, model attributes, acronyms).
+        """
+        return await self._enqueue(
+            SPEC.task("HTTPServerRestart"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_http_server_restart_many(
+        self,
+        params: Sequence[HttpServerRestartParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``HTTPServerRestart`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        Names that need care in Python (keywords, builtins, model attributes, acronyms).
+        """
+        return await self._enqueue_many(
+            SPEC.task("HTTPServerRestart"),
+            params,
+            **options,
+        )
+
+    async def run_charge_customer(
+        self,
+        params: ChargeCustomerParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ChargeCustomer``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Parameters that are a shared schema (`$ref`), and a failure hook.
+        """
+        return await self._enqueue(SPEC.task("ChargeCustomer"), params, **options)
+
+    async def run_charge_customer_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ChargeCustomerParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ChargeCustomer`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Parameters that are a shared schema (`$ref`), and a failure hook.
+        """
+        return await self._enqueue(
+            SPEC.task("ChargeCustomer"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_charge_customer_many(
+        self,
+        params: Sequence[ChargeCustomerParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ChargeCustomer`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Parameters that are a shared schema (`$ref`), and a failure hook.
+        """
+        return await self._enqueue_many(SPEC.task("ChargeCustomer"), params, **options)
+
+    async def run_store_document(
+        self,
+        params: StoreDocumentParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``StoreDocument``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Free-form parameters (an object without properties).
+        """
+        return await self._enqueue(
+            SPEC.task("StoreDocument"),
+            params if params is not None else StoreDocumentParameters(),
+            **options,
+        )
+
+    async def run_store_document_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: StoreDocumentParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``StoreDocument`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Free-form parameters (an object without properties).
+        """
+        return await self._enqueue(
+            SPEC.task("StoreDocument"),
+            params if params is not None else StoreDocumentParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_store_document_many(
+        self,
+        params: Sequence[StoreDocumentParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``StoreDocument`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Free-form parameters (an object without properties).
+        """
+        return await self._enqueue_many(SPEC.task("StoreDocument"), params, **options)
+
+    async def run_ping(
+        self,
+        params: PingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Ping``. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        No parameters at all.
+        """
+        return await self._enqueue(
+            SPEC.task("Ping"),
+            params if params is not None else PingParameters(),
+            **options,
+        )
+
+    async def run_ping_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: PingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Ping`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an asyncpg,
+        psycopg or SQLAlchemy asyncio connection or session): the task exists once
+        ``tx`` commits, and not at all if it rolls back. Returns the task id (for a
+        taken ``unique_tag``, the id of the existing task).
+
+        No parameters at all.
+        """
+        return await self._enqueue(
+            SPEC.task("Ping"),
+            params if params is not None else PingParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_ping_many(
+        self,
+        params: Sequence[PingParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``Ping`` per element of ``params``, in one round trip. Returns
+        the task ids in the order of ``params``.
+
+        No parameters at all.
+        """
+        return await self._enqueue_many(SPEC.task("Ping"), params, **options)
+
+    async def run_keep_everything(
+        self,
+        params: KeepEverythingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``KeepEverything``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Unknown fields are kept (additionalProperties true).
+        """
+        return await self._enqueue(
+            SPEC.task("KeepEverything"),
+            params if params is not None else KeepEverythingParameters(),
+            **options,
+        )
+
+    async def run_keep_everything_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: KeepEverythingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``KeepEverything`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Unknown fields are kept (additionalProperties true).
+        """
+        return await self._enqueue(
+            SPEC.task("KeepEverything"),
+            params if params is not None else KeepEverythingParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_keep_everything_many(
+        self,
+        params: Sequence[KeepEverythingParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``KeepEverything`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Unknown fields are kept (additionalProperties true).
+        """
+        return await self._enqueue_many(SPEC.task("KeepEverything"), params, **options)
+
+    async def run_nightly_report(
+        self,
+        params: NightlyReportParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``NightlyReport``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        A cron task whose parameters come from the spec, with fire-time placeholders.
+        """
+        return await self._enqueue(SPEC.task("NightlyReport"), params, **options)
+
+    async def run_nightly_report_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: NightlyReportParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``NightlyReport`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        A cron task whose parameters come from the spec, with fire-time placeholders.
+        """
+        return await self._enqueue(SPEC.task("NightlyReport"), params, tx=tx, **options)
+
+    async def run_nightly_report_many(
+        self,
+        params: Sequence[NightlyReportParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``NightlyReport`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        A cron task whose parameters come from the spec, with fire-time placeholders.
+        """
+        return await self._enqueue_many(SPEC.task("NightlyReport"), params, **options)
+
+    async def run_heartbeat(
+        self,
+        params: HeartbeatParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Heartbeat``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        A cron task without parameters, every 5 seconds.
+        """
+        return await self._enqueue(
+            SPEC.task("Heartbeat"),
+            params if params is not None else HeartbeatParameters(),
+            **options,
+        )
+
+    async def run_heartbeat_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: HeartbeatParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Heartbeat`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        A cron task without parameters, every 5 seconds.
+        """
+        return await self._enqueue(
+            SPEC.task("Heartbeat"),
+            params if params is not None else HeartbeatParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_heartbeat_many(
+        self,
+        params: Sequence[HeartbeatParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``Heartbeat`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        A cron task without parameters, every 5 seconds.
+        """
+        return await self._enqueue_many(SPEC.task("Heartbeat"), params, **options)
+
+    async def run_rebuild_index(
+        self,
+        params: RebuildIndexParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``RebuildIndex``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        A cron task: the call registers (or updates) its schedule with these
+        parameters, one schedule per ``unique_tag``, and returns the id of the task
+        of the next fire.
+
+        A cron task the application starts (required parameters, none in the spec).
+        """
+        return await self._enqueue(SPEC.task("RebuildIndex"), params, **options)
+
+    async def run_rebuild_index_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: RebuildIndexParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``RebuildIndex`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        A cron task the application starts (required parameters, none in the spec).
+        """
+        return await self._enqueue(SPEC.task("RebuildIndex"), params, tx=tx, **options)
+
+    async def run_rebuild_index_many(
+        self,
+        params: Sequence[RebuildIndexParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``RebuildIndex`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        A cron task the application starts (required parameters, none in the spec).
+        """
+        return await self._enqueue_many(SPEC.task("RebuildIndex"), params, **options)

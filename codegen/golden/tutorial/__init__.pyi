@@ -13,12 +13,13 @@ from .models import (
     SendNotificationParameters,
     TaskNameParameters,
 )
-from .runner import TaskRunner
+from .runner import AsyncTaskRunner, TaskRunner
 from .spec import SPEC
 from .worker import make_worker
 
 __all__ = [
     "SPEC",
+    "AsyncTaskRunner",
     "DailyCleanupParameters",
     "DeleteOpaqueKeyParameters",
     "Executor",

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from anclax_fast.runner import TaskRunnerBase
+from anclax_fast.runner import AsyncTaskRunnerBase, TaskRunnerBase
 
 from .models import (
     DailyCleanupParameters,
@@ -22,32 +22,28 @@ from .models import (
 from .spec import SPEC
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Sequence
 
-    from anclax_fast import ExternalTx, RetryPolicy, Tx
+    from anclax_fast import (
+        AsyncTransaction,
+        BatchEnqueueOptions,
+        EnqueueOptions,
+        SyncTransaction,
+    )
+    from typing_extensions import Unpack
 
 
 class TaskRunner(TaskRunnerBase):
     """Enqueues tasks through a :class:`anclax_fast.Client`:
     ``TaskRunner(client).run_<task>(params)``. Parameters are validated before
-    anything is written; the keyword arguments override the task's definition for
-    this one task.
+    anything is written; the keyword arguments (:class:`anclax_fast.EnqueueOptions`)
+    override the task's definition for this one task.
     """
 
     def run_task_name(
         self,
         params: TaskNameParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``TaskName``. Returns the task id (for a taken ``unique_tag``, the id
         of the existing task).
@@ -58,99 +54,39 @@ class TaskRunner(TaskRunnerBase):
 
         任务�述
         """
-        return self._enqueue(
-            SPEC.task("TaskName"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("TaskName"), params, **options)
 
     def run_task_name_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: TaskNameParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``TaskName`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``TaskName`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg or
+        SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         任务�述
         """
-        return self._enqueue(
-            SPEC.task("TaskName"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("TaskName"), params, tx=tx, **options)
 
     def run_task_name_many(
         self,
         params: Sequence[TaskNameParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``TaskName`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         任务�述
         """
-        return self._enqueue_many(
-            SPEC.task("TaskName"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("TaskName"), params, **options)
 
     def run_daily_cleanup(
         self,
         params: DailyCleanupParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``DailyCleanup``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -160,36 +96,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("DailyCleanup"),
             params if params is not None else DailyCleanupParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_daily_cleanup_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: DailyCleanupParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``DailyCleanup`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``DailyCleanup`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         �行�日清�任务
         """
@@ -197,158 +116,64 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("DailyCleanup"),
             params if params is not None else DailyCleanupParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_daily_cleanup_many(
         self,
         params: Sequence[DailyCleanupParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``DailyCleanup`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         �行�日清�任务
         """
-        return self._enqueue_many(
-            SPEC.task("DailyCleanup"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("DailyCleanup"), params, **options)
 
     def run_process_payment(
         self,
         params: ProcessPaymentParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessPayment``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         处�用户付款
         """
-        return self._enqueue(
-            SPEC.task("ProcessPayment"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessPayment"), params, **options)
 
     def run_process_payment_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessPaymentParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessPayment`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ProcessPayment`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         处�用户付款
         """
-        return self._enqueue(
-            SPEC.task("ProcessPayment"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessPayment"), params, tx=tx, **options)
 
     def run_process_payment_many(
         self,
         params: Sequence[ProcessPaymentParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessPayment`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         处�用户付款
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessPayment"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessPayment"), params, **options)
 
     def run_long_running_task(
         self,
         params: LongRunningTaskParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``LongRunningTask``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -356,191 +181,80 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("LongRunningTask"),
             params if params is not None else LongRunningTaskParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_long_running_task_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: LongRunningTaskParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``LongRunningTask`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``LongRunningTask`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
         """
         return self._enqueue(
             SPEC.task("LongRunningTask"),
             params if params is not None else LongRunningTaskParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_long_running_task_many(
         self,
         params: Sequence[LongRunningTaskParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``LongRunningTask`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
         """
-        return self._enqueue_many(
-            SPEC.task("LongRunningTask"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("LongRunningTask"), params, **options)
 
     def run_send_email(
         self,
         params: SendEmailParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``SendEmail``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
         �用户��电�邮件
         """
-        return self._enqueue(
-            SPEC.task("SendEmail"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendEmail"), params, **options)
 
     def run_send_email_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: SendEmailParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``SendEmail`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``SendEmail`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         �用户��电�邮件
         """
-        return self._enqueue(
-            SPEC.task("SendEmail"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendEmail"), params, tx=tx, **options)
 
     def run_send_email_many(
         self,
         params: Sequence[SendEmailParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``SendEmail`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         �用户��电�邮件
         """
-        return self._enqueue_many(
-            SPEC.task("SendEmail"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("SendEmail"), params, **options)
 
     def run_process_daily_reports(
         self,
         params: ProcessDailyReportsParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessDailyReports``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
@@ -551,379 +265,557 @@ class TaskRunner(TaskRunnerBase):
 
         生��日报告
         """
-        return self._enqueue(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessDailyReports"), params, **options)
 
     def run_process_daily_reports_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessDailyReportsParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessDailyReports`` through ``tx``, an :class:`anclax_fast.Tx` or
-        a psycopg 3 connection or cursor: the task exists once ``tx`` commits, and
-        not at all if it rolls back. Returns the task id (for a taken ``unique_tag``,
-        the id of the existing task).
+        """Enqueue ``ProcessDailyReports`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         生��日报告
         """
-        return self._enqueue(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessDailyReports"), params, tx=tx, **options)
 
     def run_process_daily_reports_many(
         self,
         params: Sequence[ProcessDailyReportsParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessDailyReports`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         生��日报告
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessDailyReports"), params, **options)
 
     def run_process_order(
         self,
         params: ProcessOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessOrder``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         处�客户订�
         """
-        return self._enqueue(
-            SPEC.task("ProcessOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessOrder"), params, **options)
 
     def run_process_order_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessOrder`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ProcessOrder`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         处�客户订�
         """
-        return self._enqueue(
-            SPEC.task("ProcessOrder"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessOrder"), params, tx=tx, **options)
 
     def run_process_order_many(
         self,
         params: Sequence[ProcessOrderParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessOrder`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         处�客户订�
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessOrder"), params, **options)
 
     def run_send_notification(
         self,
         params: SendNotificationParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``SendNotification``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
         �用户��通知
         """
-        return self._enqueue(
-            SPEC.task("SendNotification"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendNotification"), params, **options)
 
     def run_send_notification_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: SendNotificationParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``SendNotification`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``SendNotification`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         �用户��通知
         """
-        return self._enqueue(
-            SPEC.task("SendNotification"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendNotification"), params, tx=tx, **options)
 
     def run_send_notification_many(
         self,
         params: Sequence[SendNotificationParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``SendNotification`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         �用户��通知
         """
-        return self._enqueue_many(
-            SPEC.task("SendNotification"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("SendNotification"), params, **options)
 
     def run_delete_opaque_key(
         self,
         params: DeleteOpaqueKeyParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``deleteOpaqueKey``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         删除���密钥
         """
-        return self._enqueue(
-            SPEC.task("deleteOpaqueKey"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("deleteOpaqueKey"), params, **options)
 
     def run_delete_opaque_key_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: DeleteOpaqueKeyParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``deleteOpaqueKey`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``deleteOpaqueKey`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         删除���密钥
         """
-        return self._enqueue(
-            SPEC.task("deleteOpaqueKey"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("deleteOpaqueKey"), params, tx=tx, **options)
 
     def run_delete_opaque_key_many(
         self,
         params: Sequence[DeleteOpaqueKeyParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``deleteOpaqueKey`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         删除���密钥
         """
-        return self._enqueue_many(
+        return self._enqueue_many(SPEC.task("deleteOpaqueKey"), params, **options)
+
+
+class AsyncTaskRunner(AsyncTaskRunnerBase):
+    """Enqueues tasks through an :class:`anclax_fast.AsyncClient`:
+    ``AsyncTaskRunner(client).run_<task>(params)``, awaited. Parameters are validated
+    before anything is written; the keyword arguments
+    (:class:`anclax_fast.EnqueueOptions`) override the task's definition for this one
+    task.
+    """
+
+    async def run_task_name(
+        self,
+        params: TaskNameParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``TaskName``. Returns the task id (for a taken ``unique_tag``, the id
+        of the existing task).
+
+        A cron task: the call registers (or updates) its schedule with these
+        parameters, one schedule per ``unique_tag``, and returns the id of the task
+        of the next fire.
+
+        任务�述
+        """
+        return await self._enqueue(SPEC.task("TaskName"), params, **options)
+
+    async def run_task_name_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: TaskNameParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``TaskName`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        任务�述
+        """
+        return await self._enqueue(SPEC.task("TaskName"), params, tx=tx, **options)
+
+    async def run_task_name_many(
+        self,
+        params: Sequence[TaskNameParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``TaskName`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        任务�述
+        """
+        return await self._enqueue_many(SPEC.task("TaskName"), params, **options)
+
+    async def run_daily_cleanup(
+        self,
+        params: DailyCleanupParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``DailyCleanup``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        �行�日清�任务
+        """
+        return await self._enqueue(
+            SPEC.task("DailyCleanup"),
+            params if params is not None else DailyCleanupParameters(),
+            **options,
+        )
+
+    async def run_daily_cleanup_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: DailyCleanupParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``DailyCleanup`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        �行�日清�任务
+        """
+        return await self._enqueue(
+            SPEC.task("DailyCleanup"),
+            params if params is not None else DailyCleanupParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_daily_cleanup_many(
+        self,
+        params: Sequence[DailyCleanupParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``DailyCleanup`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        �行�日清�任务
+        """
+        return await self._enqueue_many(SPEC.task("DailyCleanup"), params, **options)
+
+    async def run_process_payment(
+        self,
+        params: ProcessPaymentParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessPayment``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        处�用户付款
+        """
+        return await self._enqueue(SPEC.task("ProcessPayment"), params, **options)
+
+    async def run_process_payment_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessPaymentParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessPayment`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        处�用户付款
+        """
+        return await self._enqueue(
+            SPEC.task("ProcessPayment"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_process_payment_many(
+        self,
+        params: Sequence[ProcessPaymentParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessPayment`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        处�用户付款
+        """
+        return await self._enqueue_many(SPEC.task("ProcessPayment"), params, **options)
+
+    async def run_long_running_task(
+        self,
+        params: LongRunningTaskParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``LongRunningTask``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+        """
+        return await self._enqueue(
+            SPEC.task("LongRunningTask"),
+            params if params is not None else LongRunningTaskParameters(),
+            **options,
+        )
+
+    async def run_long_running_task_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: LongRunningTaskParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``LongRunningTask`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+        """
+        return await self._enqueue(
+            SPEC.task("LongRunningTask"),
+            params if params is not None else LongRunningTaskParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_long_running_task_many(
+        self,
+        params: Sequence[LongRunningTaskParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``LongRunningTask`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+        """
+        return await self._enqueue_many(SPEC.task("LongRunningTask"), params, **options)
+
+    async def run_send_email(
+        self,
+        params: SendEmailParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendEmail``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        �用户��电�邮件
+        """
+        return await self._enqueue(SPEC.task("SendEmail"), params, **options)
+
+    async def run_send_email_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: SendEmailParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendEmail`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        �用户��电�邮件
+        """
+        return await self._enqueue(SPEC.task("SendEmail"), params, tx=tx, **options)
+
+    async def run_send_email_many(
+        self,
+        params: Sequence[SendEmailParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``SendEmail`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        �用户��电�邮件
+        """
+        return await self._enqueue_many(SPEC.task("SendEmail"), params, **options)
+
+    async def run_process_daily_reports(
+        self,
+        params: ProcessDailyReportsParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessDailyReports``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        A cron task: the call registers (or updates) its schedule with these
+        parameters, one schedule per ``unique_tag``, and returns the id of the task
+        of the next fire.
+
+        生��日报告
+        """
+        return await self._enqueue(SPEC.task("ProcessDailyReports"), params, **options)
+
+    async def run_process_daily_reports_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessDailyReportsParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessDailyReports`` through ``tx`` (an
+        :class:`anclax_fast.AsyncTx`, an asyncpg, psycopg or SQLAlchemy asyncio
+        connection or session): the task exists once ``tx`` commits, and not at all
+        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        生��日报告
+        """
+        return await self._enqueue(
+            SPEC.task("ProcessDailyReports"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_process_daily_reports_many(
+        self,
+        params: Sequence[ProcessDailyReportsParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessDailyReports`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        生��日报告
+        """
+        return await self._enqueue_many(
+            SPEC.task("ProcessDailyReports"),
+            params,
+            **options,
+        )
+
+    async def run_process_order(
+        self,
+        params: ProcessOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessOrder``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        处�客户订�
+        """
+        return await self._enqueue(SPEC.task("ProcessOrder"), params, **options)
+
+    async def run_process_order_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessOrder`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        处�客户订�
+        """
+        return await self._enqueue(SPEC.task("ProcessOrder"), params, tx=tx, **options)
+
+    async def run_process_order_many(
+        self,
+        params: Sequence[ProcessOrderParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessOrder`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        处�客户订�
+        """
+        return await self._enqueue_many(SPEC.task("ProcessOrder"), params, **options)
+
+    async def run_send_notification(
+        self,
+        params: SendNotificationParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendNotification``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        �用户��通知
+        """
+        return await self._enqueue(SPEC.task("SendNotification"), params, **options)
+
+    async def run_send_notification_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: SendNotificationParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendNotification`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        �用户��通知
+        """
+        return await self._enqueue(
+            SPEC.task("SendNotification"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_send_notification_many(
+        self,
+        params: Sequence[SendNotificationParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``SendNotification`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        �用户��通知
+        """
+        return await self._enqueue_many(
+            SPEC.task("SendNotification"),
+            params,
+            **options,
+        )
+
+    async def run_delete_opaque_key(
+        self,
+        params: DeleteOpaqueKeyParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``deleteOpaqueKey``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        删除���密钥
+        """
+        return await self._enqueue(SPEC.task("deleteOpaqueKey"), params, **options)
+
+    async def run_delete_opaque_key_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: DeleteOpaqueKeyParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``deleteOpaqueKey`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        删除���密钥
+        """
+        return await self._enqueue(
             SPEC.task("deleteOpaqueKey"),
             params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            tx=tx,
+            **options,
         )
+
+    async def run_delete_opaque_key_many(
+        self,
+        params: Sequence[DeleteOpaqueKeyParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``deleteOpaqueKey`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        删除���密钥
+        """
+        return await self._enqueue_many(SPEC.task("deleteOpaqueKey"), params, **options)

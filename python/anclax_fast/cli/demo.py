@@ -15,7 +15,9 @@ Run the example application end to end: start a throwaway PostgreSQL (unless --d
 ANCLAX_DSN names a database), generate the typed package from the tutorial's tasks, start a
 fleet of worker processes, enqueue a realistic mix of tasks (fast ones, retried ones, fatal
 failures whose hook writes an audit row in the failing transaction, delayed ones, a cron every
-5 seconds), show live progress, and print a summary. Nothing is left running afterwards."""
+5 seconds), show live progress, and print a summary. With the 'ui' extra, the dashboard
+runs too (its address is printed first; on a terminal it stays up after the summary until
+Enter). Nothing is left running afterwards."""
 
 
 def register(subcommands: Subcommands) -> None:
@@ -33,6 +35,10 @@ def register(subcommands: Subcommands) -> None:
     parser.add_argument(
         "--pings-per-second", type=int, default=2000, help="rate of the no-op Ping tasks (default 2000)"
     )
+    parser.add_argument(
+        "--ui-port", type=int, default=8080, help="the dashboard's port, another if taken (default 8080; needs [ui])"
+    )
+    parser.add_argument("--no-ui", action="store_true", help="do not start the dashboard")
     parser.set_defaults(run=guarded(run))
 
 
@@ -44,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
             processes=args.processes,
             concurrency=args.concurrency,
             pings_per_second=args.pings_per_second,
+            ui_port=None if args.no_ui else args.ui_port,
         )
     )

@@ -1,4 +1,4 @@
-"""``anclax-fast tasks``: list, show, cancel and wait for tasks."""
+"""``anclax-fast tasks``: list, show, cancel, wait for and retry tasks."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from anclax_fast.cli._common import EXIT_OK, Subcommands, info
-from anclax_fast.cli._runtime import add_dsn_argument, guarded
-from anclax_fast.client import Client
+from anclax_fast.cli._common import EXIT_OK, EXIT_USAGE, Subcommands, info
+from anclax_fast.cli._runtime import CommandError, add_dsn_argument, guarded
+from anclax_fast.client import LIST_WINDOW, Client
 from anclax_fast.errors import TaskNotFound, WaitTimeout
+from anclax_fast.filters import TaskFilter, parse_moment
 from anclax_fast.records import TaskInfo
 
 __all__ = ["EXIT_NOT_COMPLETED", "EXIT_NOT_FOUND", "register"]
@@ -32,7 +33,7 @@ exit codes:
 def register(subcommands: Subcommands) -> None:
     parser = subcommands.add_parser(
         "tasks",
-        help="list, show, cancel or wait for tasks",
+        help="list, show, cancel, wait for or retry tasks",
         description="Inspect and control tasks in the queue.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,6 +64,30 @@ def register(subcommands: Subcommands) -> None:
     wait.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     wait.set_defaults(run=guarded(run_wait))
 
+    retry = actions.add_parser(
+        "retry",
+        help="send failed (or cancelled) tasks back to the queue, with a fresh attempt budget",
+        description="Retry the tasks with the given ids, or every task matching the options. It counts them "
+        "first; --dry-run stops there, and without --yes it asks before retrying (and refuses when it cannot ask).",
+        epilog=_EPILOG,
+    )
+    add_dsn_argument(retry)
+    retry.add_argument("task_ids", type=int, nargs="*", metavar="ID", help="these tasks (instead of a filter)")
+    retry.add_argument(
+        "--status",
+        choices=("failed", "cancelled"),
+        action="append",
+        help="tasks in this status (repeatable; default failed)",
+    )
+    retry.add_argument("--name", help="only tasks with this name")
+    retry.add_argument("--label", help="only tasks with this label")
+    retry.add_argument("--error-contains", metavar="TEXT", help="only tasks whose last error contains TEXT")
+    retry.add_argument("--since", metavar="WHEN", help="finished since: 1h, 30m, 2d, or 2026-11-30T12:00 (UTC)")
+    retry.add_argument("--until", metavar="WHEN", help="finished before WHEN")
+    retry.add_argument("--dry-run", action="store_true", help="only count the tasks that would be retried")
+    retry.add_argument("--yes", action="store_true", help="retry without asking")
+    retry.set_defaults(run=guarded(run_retry))
+
 
 def _when(moment: datetime | None) -> str:
     if moment is None:
@@ -85,6 +110,10 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 def run_list(args: argparse.Namespace) -> int:
     with Client(args.dsn) as client:
         tasks = client.tasks(status=args.status, name=args.name, limit=args.limit, before_id=args.before)
+        start = args.before
+        if start is None and len(tasks) < args.limit and (args.status or args.name):
+            newest = client.tasks(limit=1)
+            start = newest[0].id + 1 if newest else None
     rows = [
         [
             str(t.id),
@@ -99,6 +128,9 @@ def run_list(args: argparse.Namespace) -> int:
     print(_table(rows, ["ID", "STATUS", "NAME", "ATTEMPTS", "RUN AT (UTC)", "LAST ERROR"]))
     if not tasks:
         info("no tasks match")
+    # A filtered listing looks at a window of ids (Client.tasks): say where it stopped.
+    if len(tasks) < args.limit and (args.status or args.name) and start is not None and start > LIST_WINDOW:
+        info(f"(looked at ids from {start - LIST_WINDOW} up; --before {start - LIST_WINDOW} looks further back)")
     return EXIT_OK
 
 
@@ -174,4 +206,46 @@ def run_wait(args: argparse.Namespace) -> int:
         if task.last_error:
             print(task.last_error, file=sys.stderr)
         return EXIT_NOT_COMPLETED
+    return EXIT_OK
+
+
+def _retry_target(args: argparse.Namespace) -> TaskFilter | list[int]:
+    filtering = any(
+        value is not None for value in (args.status, args.name, args.label, args.error_contains, args.since, args.until)
+    )
+    if args.task_ids and filtering:
+        raise CommandError("give task ids or filter options, not both", EXIT_USAGE)
+    if args.task_ids:
+        return list(args.task_ids)
+    now = datetime.now(timezone.utc)
+    return TaskFilter(
+        status=tuple(args.status or ("failed",)),
+        name=args.name,
+        label=args.label,
+        error_contains=args.error_contains,
+        since=parse_moment(args.since, now, "--since") if args.since else None,
+        until=parse_moment(args.until, now, "--until") if args.until else None,
+    )
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    target = _retry_target(args)
+    with Client(args.dsn) as client:
+        matching = client.retry(target, dry_run=True)
+        info(f"{matching} task(s) to retry")
+        if args.dry_run or matching == 0:
+            print(matching)
+            return EXIT_OK
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CommandError(
+                    f"{matching} task(s) match: add --yes to retry them (or --dry-run to count)", EXIT_USAGE
+                )
+            answer = input(f"retry {matching} task(s)? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                info("nothing retried")
+                return EXIT_OK
+        retried = client.retry(target)
+    info(f"retried {retried} task(s): they are pending again, due now")
+    print(retried)
     return EXIT_OK

@@ -70,20 +70,10 @@ _PY_SCALARS = {
 # Stubs show the plain type; ``AwareDatetime`` is a datetime that validation insists is tz-aware.
 _STUB_SCALARS = {**_PY_SCALARS, "datetime": "datetime.datetime"}
 
-# The keyword overrides of ``run_<task>`` (API.md, SEMANTICS.md §5), as (name, annotation, default).
-_OVERRIDES = (
-    ("retry_policy", "RetryPolicy | None", "None"),
-    ("timeout", "str | datetime.timedelta | None", "None"),
-    ("unique_tag", "str | None", "None"),
-    ("if_exists", 'Literal["return", "raise"]', '"return"'),
-    ("delay", "str | datetime.timedelta | None", "None"),
-    ("run_at", "datetime.datetime | None", "None"),
-    ("priority", "int | None", "None"),
-    ("labels", "Sequence[str] | None", "None"),
-    ("parent_id", "int | None", "None"),
-)
-# A batch has no unique tag: each task would need its own.
-_BATCH_OVERRIDES = tuple(o for o in _OVERRIDES if o[0] not in {"unique_tag", "if_exists"})
+# The keyword overrides of ``run_<task>`` (API.md, SEMANTICS.md §5) are one TypedDict each, spelled
+# once in ``anclax_fast._types``: a batch has no unique tag (each task would need its own).
+_OPTIONS = "**options: Unpack[EnqueueOptions]"
+_BATCH_OPTIONS = "**options: Unpack[BatchEnqueueOptions]"
 
 Imports = list[tuple[str, Sequence[str]]]
 
@@ -289,10 +279,10 @@ class _Method:
     body: str
 
 
-def _method(name: str, params: list[str], returns: str, body: list[str], *, stub: bool) -> _Method:
+def _method(name: str, params: list[str], returns: str, body: list[str], *, stub: bool, define: str = "def") -> _Method:
     if stub:
-        return _Method(signature(f"def {name}", params, returns, INDENT, body_on_same_line=" ..."), "")
-    return _Method(signature(f"def {name}", params, returns, INDENT), "\n".join(body))
+        return _Method(signature(f"{define} {name}", params, returns, INDENT, body_on_same_line=" ..."), "")
+    return _Method(signature(f"{define} {name}", params, returns, INDENT), "\n".join(body))
 
 
 def _executor_methods(ir: SpecIR, *, stub: bool) -> list[_Method]:
@@ -340,8 +330,24 @@ def _executor_module(ir: SpecIR, header: str, *, stub: bool) -> str:
 # -- runner ---------------------------------------------------------------------------------------
 
 
-def _runner_methods(ir: SpecIR, *, stub: bool) -> list[_Method]:
+@dataclass(frozen=True, slots=True)
+class _Class:
+    """A class of a module: name, base, docstring (``""`` in stubs) and methods."""
+
+    name: str
+    base: str
+    doc: str
+    methods: tuple[_Method, ...]
+
+
+def _runner_methods(ir: SpecIR, *, stub: bool, asynchronous: bool) -> list[_Method]:
     methods: list[_Method] = []
+    transaction = "AsyncTransaction" if asynchronous else "SyncTransaction"
+    runner = "an :class:`anclax_fast.AsyncTx`, an asyncpg, psycopg or SQLAlchemy asyncio connection or session"
+    if not asynchronous:
+        runner = "an :class:`anclax_fast.Tx`, a psycopg or SQLAlchemy connection or session, or Django's connection"
+    awaiting = "await " if asynchronous else ""
+    define = "async def" if asynchronous else "def"
     for task in ir.tasks:
         cls = task.params_class
         params = f"params: {cls} | None = None" if task.params_optional else f"params: {cls}"
@@ -354,14 +360,13 @@ def _runner_methods(ir: SpecIR, *, stub: bool) -> list[_Method]:
             else ""
         )
         variants = (
-            ("", ["self", params], f"Enqueue ``{task.name}``. {returns}{cron}", _OVERRIDES, params_arg),
+            ("", ["self", params], f"Enqueue ``{task.name}``. {returns}{cron}", _OPTIONS, params_arg),
             (
                 "_with_tx",
-                ["self", "tx: Tx | ExternalTx", params],
-                f"Enqueue ``{task.name}`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg 3 "
-                f"connection or cursor: the task exists once ``tx`` commits, and not at all if it rolls "
-                f"back. {returns}",
-                _OVERRIDES,
+                ["self", f"tx: {transaction}", params],
+                f"Enqueue ``{task.name}`` through ``tx`` ({runner}): the task exists once ``tx`` commits, "
+                f"and not at all if it rolls back. {returns}",
+                _OPTIONS,
                 params_arg,
             ),
             (
@@ -369,50 +374,63 @@ def _runner_methods(ir: SpecIR, *, stub: bool) -> list[_Method]:
                 ["self", f"params: Sequence[{cls}]"],
                 f"Enqueue one ``{task.name}`` per element of ``params``, in one round trip. Returns the "
                 "task ids in the order of ``params``.",
-                _BATCH_OVERRIDES,
+                _BATCH_OPTIONS,
                 "params",
             ),
         )
-        for suffix, head, text, overrides, argument in variants:
-            signature_params = [*head, "*", *(f"{name}: {kind} = {default}" for name, kind, default in overrides)]
+        for suffix, head, text, options, argument in variants:
             target = "self._enqueue_many" if suffix == "_many" else "self._enqueue"
             args: list[Doc] = [Text(f"SPEC.task({string(task.name)})"), Text(argument)]
             args += [Text("tx=tx")] if suffix == "_with_tx" else []
-            args += [Text(f"{name}={name}") for name, _, _ in overrides]
+            args += [Text("**options")]
             indent = INDENT * 2
+            statement = f"return {awaiting}"
             body = [
                 _with_description(text, task.description, indent),
-                f"{indent}return {layout(call(target, args), indent, len(indent) + 7)}",
+                f"{indent}{statement}{layout(call(target, args), indent, len(indent) + len(statement))}",
             ]
             returns_type = "list[int]" if suffix == "_many" else "int"
-            methods.append(_method(f"run_{task.snake}{suffix}", signature_params, returns_type, body, stub=stub))
+            name = f"run_{task.snake}{suffix}"
+            methods.append(_method(name, [*head, options], returns_type, body, stub=stub, define=define))
     return methods
 
 
 def _runner_module(ir: SpecIR, header: str, *, stub: bool) -> str:
-    runtime: dict[str, Imports] = {"third_party": [("anclax_fast.runner", ["TaskRunnerBase"])]}
+    runtime: dict[str, Imports] = {"third_party": [("anclax_fast.runner", ["AsyncTaskRunnerBase", "TaskRunnerBase"])]}
     typed: dict[str, Imports] = {}
     if ir.tasks:
-        type_checking = [] if stub else ["TYPE_CHECKING"]
-        runtime["stdlib"] = [("typing", [*type_checking, "Literal"])]
         runtime["local"] = [(".models", _params_classes(ir)), *([] if stub else [(".spec", ["SPEC"])])]
+        if not stub:
+            runtime["stdlib"] = [("typing", ["TYPE_CHECKING"])]
+        anclax = ["AsyncTransaction", "BatchEnqueueOptions", "EnqueueOptions", "SyncTransaction"]
         typed = {
-            "stdlib": [("datetime", ()), ("collections.abc", ["Sequence"])],
-            "third_party": [("anclax_fast", ["ExternalTx", "RetryPolicy", "Tx"])],
+            "stdlib": [("collections.abc", ["Sequence"])],
+            "third_party": [("typing_extensions", ["Unpack"]), ("anclax_fast", anclax)],
         }
+    doc = (
+        "Enqueues tasks through {client}: ``{name}(client).run_<task>(params)``{awaited}. Parameters are "
+        "validated before anything is written; the keyword arguments (:class:`anclax_fast.EnqueueOptions`) "
+        "override the task's definition for this one task."
+    )
+    classes = [
+        _Class(
+            name,
+            f"{name}Base",
+            "" if stub else _doc(doc.format(client=client, name=name, awaited=awaited), INDENT),
+            tuple(_runner_methods(ir, stub=stub, asynchronous=asynchronous)),
+        )
+        for name, client, awaited, asynchronous in (
+            ("TaskRunner", "a :class:`anclax_fast.Client`", "", False),
+            ("AsyncTaskRunner", "an :class:`anclax_fast.AsyncClient`", ", awaited", True),
+        )
+    ]
     return _render(
         "runner",
         stub=stub,
         header=header,
         module_doc=_doc(f"Enqueue the tasks of ``{ir.source}``.", ""),
-        class_doc=_doc(
-            "Enqueues tasks through a :class:`anclax_fast.Client`: ``TaskRunner(client).run_<task>(params)``. "
-            "Parameters are validated before anything is written; the keyword arguments override the "
-            "task's definition for this one task.",
-            INDENT,
-        ),
         **_import_context(runtime, typed, stub=stub),
-        methods=_runner_methods(ir, stub=stub),
+        classes=classes,
     )
 
 
@@ -438,18 +456,19 @@ def _init_module(ir: SpecIR, header: str, *, stub: bool) -> str:
     imports: Imports = [
         (".executor", ["Executor"]),
         *([(".models", models)] if models else []),
-        (".runner", ["TaskRunner"]),
+        (".runner", ["AsyncTaskRunner", "TaskRunner"]),
         (".spec", ["SPEC"]),
         (".worker", ["make_worker"]),
     ]
-    exports = sorted(["Executor", "SPEC", "TaskRunner", "make_worker", *models], key=_isort_key)
+    exports = sorted(["AsyncTaskRunner", "Executor", "SPEC", "TaskRunner", "make_worker", *models], key=_isort_key)
     return _render(
         "__init__",
         stub=stub,
         header=header,
         module_doc=_doc(
             f"Typed tasks of ``{ir.source}``, generated by anclax-fast.\n\n"
-            "Enqueue with :class:`TaskRunner`, implement :class:`Executor`, run it with :func:`make_worker`.",
+            "Enqueue with :class:`TaskRunner` (or :class:`AsyncTaskRunner` from asyncio code), implement "
+            ":class:`Executor`, run it with :func:`make_worker`.",
             "",
         ),
         imports=_sections(imports),

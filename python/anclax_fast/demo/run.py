@@ -7,10 +7,15 @@
    retried, orders that fail for good (their hook writes an audit row in the failing
    transaction), delayed notifications, GPU-labelled image jobs, a cron heartbeat every 5 s;
 5. show live progress, then stop the fleet gracefully and print a summary.
+
+With the ``ui`` extra installed, the dashboard runs alongside (actions allowed on the throwaway
+database, read-only on one given by DSN) and its address is printed first; on a terminal it
+stays up after the summary until Enter or Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -19,7 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Generator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -53,6 +59,8 @@ class DemoOptions:
     concurrency: int = 16
     pings_per_second: int = 2000
     seed: int = 7
+    ui_port: int | None = 8080
+    """The dashboard's port (another one if it is taken); None: no dashboard."""
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
@@ -118,6 +126,34 @@ def _snapshot(client: Client) -> Snapshot:
             tx.fetchval("SELECT count(*) FROM anclax.tasks WHERE name = 'Heartbeat' AND status = 'completed'")
         )
     return Snapshot(time.monotonic(), counts, errors, audits, heartbeats)
+
+
+@contextmanager
+def _dashboard(client: Client, options: DemoOptions, *, throwaway: bool) -> Generator[str | None]:
+    """The dashboard on a thread, when the ``ui`` extra is installed; yields its URL."""
+    if options.ui_port is None:
+        yield None
+        return
+    try:
+        from anclax_fast.ui import create_app  # noqa: PLC0415 - only with the extra
+        from anclax_fast.ui.server import in_thread  # noqa: PLC0415
+    except ImportError:
+        _say(options.out, "no dashboard: install it with pip install 'anclax-fast[ui]' to watch the demo in a browser")
+        yield None
+        return
+    # Redrive, cancel and delete are safe to try on the throwaway database, not on yours.
+    app = create_app(client, allow_actions=throwaway, title="anclax-fast demo")
+    with in_thread(app, port=options.ui_port) as url:
+        _say(options.out, f"dashboard: {url} (open it now: it updates live)")
+        yield url
+
+
+def _linger(dashboard: str | None, out: TextIO) -> None:
+    """On a terminal, keep the dashboard up after the summary, for a look at the whole run."""
+    if dashboard is not None and sys.stdin.isatty():
+        _say(out, f"the dashboard stays up at {dashboard}: press Enter (or Ctrl-C) to stop")
+        with contextlib.suppress(KeyboardInterrupt, EOFError):
+            input()
 
 
 def _generate_package(out: TextIO) -> None:
@@ -262,6 +298,7 @@ def run_demo(options: DemoOptions) -> int:
     out = options.out
     with ExitStack() as stack:
         dsn = options.dsn or os.environ.get("ANCLAX_DSN")
+        given_dsn = bool(dsn)
         if dsn:
             _say(out, "using the database from --dsn / ANCLAX_DSN")
         else:
@@ -271,6 +308,7 @@ def run_demo(options: DemoOptions) -> int:
         client = stack.enter_context(Client(dsn))
         applied = client.migrate()
         _say(out, f"schema ready{' (migrated)' if applied else ''} at {client.dsn}")
+        dashboard = stack.enter_context(_dashboard(client, options, throwaway=not given_dsn))
         with client.transaction() as tx:
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (task_id bigint, reason text, at timestamptz DEFAULT now())"
@@ -311,4 +349,5 @@ def run_demo(options: DemoOptions) -> int:
             out.write(f"the fleet exited with {code}; its log:\n{log.read_text()[-3000:]}\n")
             return 1
         consistent = _summary(client, out, producer.enqueued, time.monotonic() - started)
+        _linger(dashboard, out)
         return 0 if consistent else 1

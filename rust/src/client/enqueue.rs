@@ -7,8 +7,9 @@ use crate::db::query::RawJson;
 use crate::db::sql;
 use crate::error::{Error, Result};
 
-/// Everything about a task row but its name and payload, already validated by the caller.
-#[derive(Debug, Clone)]
+/// Everything about a task row but its name and payload, already validated by the caller
+/// (Python's `ResolvedOptions`, read field by field in `py::options`).
+#[derive(Debug, Clone, Default)]
 pub struct EnqueueOptions {
     pub priority: i32,
     pub run_at: Option<DateTime<Utc>>,
@@ -18,6 +19,16 @@ pub struct EnqueueOptions {
     pub labels: Vec<String>,
     pub unique_tag: Option<String>,
     pub parent_id: Option<i64>,
+    /// A taken unique tag raises `AlreadyExists` instead of returning the existing task's id.
+    pub if_exists_raise: bool,
+    /// Propagation headers (a JSON object of strings, e.g. the W3C trace context), stored on the row.
+    pub headers: Option<String>,
+}
+
+impl EnqueueOptions {
+    fn headers(&self) -> Option<RawJson<'_>> {
+        self.headers.as_deref().map(|json| RawJson(json.as_bytes()))
+    }
 }
 
 /// Insert one task (or find the one holding its unique tag). Returns (id, inserted).
@@ -37,6 +48,7 @@ pub async fn enqueue(conn: &Object, name: &str, payload: &[u8], options: &Enqueu
                 &options.labels,
                 &options.unique_tag,
                 &options.parent_id,
+                &options.headers(),
             ],
         )
         .await?;
@@ -68,6 +80,7 @@ pub async fn enqueue_many(conn: &Object, name: &str, payloads: &[&[u8]], options
                 &options.timeout_ms,
                 &options.labels,
                 &options.parent_id,
+                &options.headers(),
             ],
         )
         .await?;

@@ -88,6 +88,26 @@ impl ClientCore {
         migrate::check(&conn).await
     }
 
+    /// Insert one task; returns (id, inserted). `AlreadyExists` when the unique tag is taken and
+    /// the options say `if_exists_raise`.
+    pub async fn enqueue(&self, name: &str, payload: &[u8], options: &EnqueueOptions) -> Result<(i64, bool)> {
+        let conn = self.pool.get().await?;
+        let (id, inserted) = enqueue(&conn, name, payload, options).await?;
+        if !inserted && options.if_exists_raise {
+            return Err(Error::AlreadyExists {
+                tag: options.unique_tag.clone().unwrap_or_default(),
+                id,
+            });
+        }
+        Ok((id, inserted))
+    }
+
+    /// Insert many tasks of one name with shared options in one round trip; ids in input order.
+    pub async fn enqueue_many(&self, name: &str, payloads: &[&[u8]], options: &EnqueueOptions) -> Result<Vec<i64>> {
+        let conn = self.pool.get().await?;
+        enqueue_many(&conn, name, payloads, options).await
+    }
+
     /// The task row, or `TaskNotFound`.
     pub async fn task(&self, id: i64) -> Result<QueryResult> {
         let conn = self.pool.get().await?;

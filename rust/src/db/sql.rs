@@ -18,7 +18,6 @@ statements! {
     RESCUE_ORPHANS => "rescue_orphans.sql",
     RUNNING_FOR_WORKER => "running_for_worker.sql",
     RELEASE_LOST => "release_lost.sql",
-    NEXT_DUE => "next_due.sql",
     LANES => "lanes.sql",
     ENSURE_LANE => "ensure_lane.sql",
     REGISTER_WORKER => "register_worker.sql",
@@ -38,14 +37,13 @@ statements! {
     SCHEDULE_TIMES => "schedule_times.sql",
     ADVANCE_SCHEDULE => "advance_schedule.sql",
     SCHEDULE_NEXT_FIRE => "schedule_next_fire.sql",
-    SET_NEXT_FIRE => "set_next_fire.sql",
-    CREATE_FIRE => "create_fire.sql",
 }
 
 /// NOTIFY channels. `anclax_tasks`: new or released work (payload: `<lane>`, `<lane>@<due epoch
 /// ms>`, or '' for "anything may be due": engine::wake);
 /// `anclax_cancel`: a running task was cancelled (payload: its id); `anclax_done`: tasks reached a
-/// final state (payload: comma-separated ids); `anclax_schedules`: cron schedules changed.
+/// final state (payload: comma-separated ids); `anclax_schedules`: cron schedules changed
+/// (payload: the schedule id), or one was advanced to its next fire (`<id>@<epoch ms>`).
 pub const CHANNEL_TASKS: &str = "anclax_tasks";
 pub const CHANNEL_CANCEL: &str = "anclax_cancel";
 pub const CHANNEL_DONE: &str = "anclax_done";

@@ -203,8 +203,49 @@ fn format_float_for_numeric(value: f64) -> String {
         if value > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
     } else {
         // Rust prints the shortest representation that round-trips, never in exponent form.
-        format!("{value}")
+        shortest_half_even(value, format!("{value}"))
     }
+}
+
+/// Rust and Python both print the shortest digits that read back as the same float, but when
+/// the float lies exactly halfway between two such candidates (70368744177664.625: .62 and .63
+/// both read back) Rust rounds up and Python to the even digit. Follow Python: callers compare
+/// what a numeric column holds with `Decimal(repr(x))`.
+fn shortest_half_even(value: f64, shortest: String) -> String {
+    let Some(point) = shortest.find('.') else {
+        return shortest;
+    };
+    let last = shortest.as_bytes()[shortest.len() - 1];
+    if (last - b'0') % 2 == 0 {
+        return shortest;
+    }
+    // The exact decimal expansion of the float (a binary fraction has a finite one).
+    let exact = format!("{value:.1100}");
+    let decimals = shortest.len() - point - 1;
+    for neighbour in [last - 1, last + 1] {
+        if !neighbour.is_ascii_digit() {
+            continue;
+        }
+        let mut candidate = shortest.clone().into_bytes();
+        *candidate.last_mut().unwrap_or(&mut 0) = neighbour;
+        let Ok(candidate) = String::from_utf8(candidate) else {
+            continue;
+        };
+        if candidate.parse::<f64>() != Ok(value) {
+            continue;
+        }
+        // A tie: the exact value is the lower candidate followed by a 5 and nothing else.
+        let lower = if neighbour < last { &candidate } else { &shortest };
+        let cut = point + 1 + decimals;
+        if exact.len() > cut
+            && exact[..cut] == lower[..]
+            && exact.as_bytes()[cut] == b'5'
+            && exact[cut + 1..].bytes().all(|b| b == b'0')
+        {
+            return candidate;
+        }
+    }
+    shortest
 }
 
 const NUMERIC_POS: u16 = 0x0000;
@@ -448,6 +489,17 @@ mod tests {
         let mut out = BytesMut::new();
         encode_numeric(text, &mut out).unwrap();
         decode_numeric(&out).unwrap()
+    }
+
+    #[test]
+    fn floats_for_numeric_break_ties_to_even_like_python() {
+        // 2^46 + 0.625, exactly halfway between .62 and .63, which both read back.
+        let tie = 2f64.powi(46) + 0.625;
+        assert_eq!(format_float_for_numeric(tie), "70368744177664.62");
+        assert_eq!(format_float_for_numeric(-tie), "-70368744177664.62");
+        assert_eq!(format_float_for_numeric(0.1), "0.1");
+        assert_eq!(format_float_for_numeric(2.5), "2.5");
+        assert_eq!(format_float_for_numeric(1e21), "1000000000000000000000");
     }
 
     #[test]

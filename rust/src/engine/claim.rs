@@ -34,10 +34,9 @@ const LANES_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 const LANES_RELOAD_MIN_GAP: Duration = Duration::from_millis(50);
 
 /// The claim loop's statements, prepared on its own connection (see `db::dedicated`).
-const CLAIM_STATEMENTS: &[&str] = &[sql::CLAIM, sql::NEXT_DUE, sql::LANES];
+const CLAIM_STATEMENTS: &[&str] = &[sql::CLAIM, sql::LANES];
 const CLAIM: usize = 0;
-const NEXT_DUE: usize = 1;
-const LANES: usize = 2;
+const LANES: usize = 1;
 
 struct ClaimLoop {
     engine: Arc<Engine>,
@@ -102,7 +101,11 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
             continue;
         }
         if more {
-            wait_for_refill(&engine).await;
+            let kinds: Vec<SlotKind> = [SlotKind::Sync, SlotKind::Async]
+                .into_iter()
+                .filter(|&kind| state.book.has_ready(kind))
+                .collect();
+            wait_for_refill(&engine, &kinds).await;
         }
         match state.claim_round().await {
             Ok(full) => {
@@ -136,14 +139,16 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// With more work queued, let slots accumulate briefly so that claims stay large.
-async fn wait_for_refill(engine: &Engine) {
+/// With more work queued, let slots accumulate briefly so that claims stay large. Only the slot
+/// kinds with work waiting count: an executor's idle coroutine slots must not cut short the wait
+/// for its threads when only sync lanes have work (and vice versa).
+async fn wait_for_refill(engine: &Engine, kinds: &[SlotKind]) {
     let threshold = |kind| refill_threshold(engine.slots.total(kind));
     let deadline = Instant::now() + REFILL_WAIT;
     loop {
-        let enough = [SlotKind::Sync, SlotKind::Async]
-            .into_iter()
-            .any(|kind| engine.slots.total(kind) > 0 && engine.slots.idle(kind) >= threshold(kind));
+        let enough = kinds
+            .iter()
+            .any(|&kind| engine.slots.total(kind) > 0 && engine.slots.idle(kind) >= threshold(kind));
         if enough || Instant::now() >= deadline {
             return;
         }
@@ -220,14 +225,19 @@ impl ClaimLoop {
         };
         let sync_order = order(&mut self.book, SlotKind::Sync, sync_wanted);
         let async_order = order(&mut self.book, SlotKind::Async, async_wanted);
+        // Lanes whose next delayed task is not known ask for it in the same statement: a claim
+        // that drains them would otherwise need a second round trip to set their timers.
+        let ask: Vec<LaneId> = self.book.future_unknown(sync_order.iter().chain(&async_order));
         let session = self.connection.session().await?;
-        let tasks = claim(
+        let claimed = claim(
             &engine,
             session,
             (&sync_order, sync_wanted),
             (&async_order, async_wanted),
+            &ask,
         )
         .await?;
+        let tasks = claimed.tasks;
 
         let mut per_lane: HashMap<LaneId, usize> = HashMap::new();
         for task in &tasks {
@@ -236,13 +246,13 @@ impl ClaimLoop {
         let taken_from = |lane: LaneId| per_lane.get(&lane).copied().unwrap_or(0);
         let sync_taken: usize = sync_order.iter().map(|&lane| taken_from(lane)).sum();
         let async_taken: usize = async_order.iter().map(|&lane| taken_from(lane)).sum();
-        let mut drained = self.book.claimed(&sync_order, sync_wanted, taken_from);
-        drained.extend(self.book.claimed(&async_order, async_wanted, taken_from));
-        if !drained.is_empty() {
-            if let Err(err) = self.ask_next_due(&drained).await {
-                // The poll catches up with what a timer would have started.
-                log::debug!("next-due query failed: {err}");
-            }
+        self.book.claimed(&sync_order, sync_wanted, taken_from);
+        self.book.claimed(&async_order, async_wanted, taken_from);
+        // After the drained lanes are set aside: a lane whose next task came due between the
+        // claim's snapshot and now must be ready again, not forgotten.
+        let now = engine.db_now();
+        for (lane, due) in claimed.next_due {
+            self.book.next_due(lane, due, now);
         }
 
         let (sync_tasks, async_tasks): (Vec<ClaimedTask>, Vec<ClaimedTask>) =
@@ -250,18 +260,6 @@ impl ClaimLoop {
         self.start(SlotKind::Sync, sync_tasks);
         self.start(SlotKind::Async, async_tasks);
         Ok((sync_wanted > 0 && sync_taken == sync_wanted) || (async_wanted > 0 && async_taken == async_wanted))
-    }
-
-    async fn ask_next_due(&mut self, lanes: &[LaneId]) -> Result<()> {
-        let session = self.connection.session().await?;
-        let rows = session.client.query(&session.prepared[NEXT_DUE], &[&lanes]).await?;
-        let now = self.engine.db_now();
-        for row in rows {
-            let lane: LaneId = row.try_get(0)?;
-            let due: Option<DateTime<Utc>> = row.try_get(1)?;
-            self.book.next_due(lane, due, now);
-        }
-        Ok(())
     }
 
     fn start(&self, kind: SlotKind, tasks: Vec<ClaimedTask>) {
@@ -287,12 +285,20 @@ impl ClaimLoop {
     }
 }
 
+/// What one claim statement brought back.
+struct Claimed {
+    tasks: Vec<ClaimedTask>,
+    /// (lane, when its next not-yet-due task comes due) for each lane asked about.
+    next_due: Vec<(LaneId, Option<DateTime<Utc>>)>,
+}
+
 async fn claim(
     engine: &Engine,
     session: &Session,
     (sync_lanes, sync_limit): (&[LaneId], usize),
     (async_lanes, async_limit): (&[LaneId], usize),
-) -> Result<Vec<ClaimedTask>> {
+    ask_next_due: &[LaneId],
+) -> Result<Claimed> {
     let rows = session
         .client
         .query(
@@ -303,38 +309,44 @@ async fn claim(
                 &(sync_limit as i64),
                 &async_lanes,
                 &(async_limit as i64),
+                &ask_next_due,
             ],
         )
         .await?;
-    let mut tasks = rows
-        .into_iter()
-        .map(|row| {
-            let payload: JsonText = row.try_get(2)?;
-            let labels: Vec<String> = row.try_get(6)?;
-            Ok(ClaimedTask {
-                id: row.try_get(0)?,
-                name: row.try_get(1)?,
-                payload: payload.0,
-                attempt: row.try_get(3)?,
-                max_attempts: row.try_get(4)?,
-                retry_intervals_ms: row.try_get(5)?,
-                labels: labels.into(),
-                deadline: row.try_get(7)?,
-                priority: row.try_get(8)?,
-                run_at: row.try_get(9)?,
-                timeout_ms: row.try_get(10)?,
-                lane: row.try_get(11)?,
-                claimed_at: std::time::Instant::now(),
-                control: Arc::new(AttemptControl::default()),
-            })
-        })
-        .collect::<Result<Vec<ClaimedTask>>>()?;
+    let mut claimed = Claimed {
+        tasks: Vec::with_capacity(rows.len()),
+        next_due: Vec::new(),
+    };
+    for row in rows {
+        let Some(id) = row.try_get::<_, Option<i64>>(0)? else {
+            claimed.next_due.push((row.try_get(11)?, row.try_get(12)?));
+            continue;
+        };
+        let payload: JsonText = row.try_get(2)?;
+        let labels: Vec<String> = row.try_get(6)?;
+        claimed.tasks.push(ClaimedTask {
+            id,
+            name: row.try_get(1)?,
+            payload: payload.0,
+            attempt: row.try_get(3)?,
+            max_attempts: row.try_get(4)?,
+            retry_intervals_ms: row.try_get(5)?,
+            labels: labels.into(),
+            deadline: row.try_get(7)?,
+            priority: row.try_get(8)?,
+            run_at: row.try_get(9)?,
+            timeout_ms: row.try_get(10)?,
+            lane: row.try_get(11)?,
+            claimed_at: std::time::Instant::now(),
+            control: Arc::new(AttemptControl::default()),
+        });
+    }
     // UPDATE ... RETURNING does not keep the sub-select's order: restore the claim order.
-    tasks.sort_by(|a, b| {
+    claimed.tasks.sort_by(|a, b| {
         b.priority
             .cmp(&a.priority)
             .then(a.run_at.cmp(&b.run_at))
             .then(a.id.cmp(&b.id))
     });
-    Ok(tasks)
+    Ok(claimed)
 }

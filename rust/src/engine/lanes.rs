@@ -217,10 +217,19 @@ impl LaneBook {
         order
     }
 
+    /// Of these lanes, the ones whose next not-yet-due task is not known.
+    pub fn future_unknown<'a>(&self, lanes: impl IntoIterator<Item = &'a LaneId>) -> Vec<LaneId> {
+        lanes
+            .into_iter()
+            .filter(|lane| !self.future_known.contains(*lane))
+            .copied()
+            .collect()
+    }
+
     /// A claim asked `order` for `wanted` tasks and got `got(lane)` from each. A claim takes from
     /// its lanes in order until it has enough, so every lane before the one that completed the
     /// batch — all of them, when the batch came back short — has nothing left due now: those are
-    /// no longer ready. Returns the ones whose next due time must be asked for.
+    /// no longer ready. Returns the ones whose next due time is still unknown.
     pub fn claimed(&mut self, order: &[LaneId], wanted: usize, got: impl Fn(LaneId) -> usize) -> Vec<LaneId> {
         let mut taken = 0;
         let mut drained = Vec::new();
@@ -354,6 +363,18 @@ mod tests {
         book.forget_future(1);
         let order = book.claim_order(SlotKind::Sync);
         assert_eq!(book.claimed(&order, 4, |_| 0), vec![1]);
+    }
+
+    #[test]
+    fn a_drained_lane_whose_next_task_is_due_by_now_stays_ready() {
+        // The claim ran a moment before the task came due by the database's clock (the timer
+        // fired on the local estimate): it took nothing, and learnt the task is due "later".
+        let mut book = LaneBook::new();
+        book.set_lanes(&[row(1, "A", &[], 0)], &served(&[], None, &[]));
+        let order = book.claim_order(SlotKind::Sync);
+        book.claimed(&order, 4, |_| 0);
+        book.next_due(1, Some(at(5)), at(6));
+        assert_eq!(book.claim_order(SlotKind::Sync), vec![1]);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub async fn register(engine: &Engine, hostname: &str, version: &str) -> Result<
                 &(engine.config.concurrency as i32),
                 &version,
                 &lease_ms(engine),
+                &engine.config.task_names,
+                &async_slots(engine),
             ],
         )
         .await?;
@@ -38,6 +40,15 @@ pub async fn deregister(engine: &Engine) -> Result<()> {
     let conn = engine.pool.get().await?;
     conn.execute(sql::DEREGISTER_WORKER, &[&engine.worker_id()]).await?;
     Ok(())
+}
+
+/// The coroutine slots the worker has (what it can run, for the dashboard's Workers page).
+fn async_slots(engine: &Engine) -> i32 {
+    if engine.config.async_task_names.is_empty() {
+        0
+    } else {
+        i32::try_from(engine.config.async_concurrency).unwrap_or(i32::MAX)
+    }
 }
 
 fn lease_ms(engine: &Engine) -> i64 {
@@ -139,7 +150,14 @@ async fn heartbeat(engine: &Engine) -> Result<bool> {
     let statement = conn.prepare_cached(sql::HEARTBEAT).await?;
     let sent = chrono::Utc::now();
     let alive = conn
-        .query_opt(&statement, &[&engine.worker_id(), &lease_ms(engine)])
+        .query_opt(
+            &statement,
+            &[
+                &engine.worker_id(),
+                &lease_ms(engine),
+                &i32::try_from(engine.running.len()).unwrap_or(i32::MAX),
+            ],
+        )
         .await?
         .is_some();
     let db_now: chrono::DateTime<chrono::Utc> = conn.query_one("SELECT now()", &[]).await?.get(0);

@@ -100,10 +100,10 @@ async fn route_notifications(
             // Anything may have happened while not listening.
             ListenEvent::Connected => {
                 engine.wake(Wake::Now);
-                let _ = schedules.send(SchedulesChanged);
+                let _ = schedules.send(SchedulesChanged::Reload);
             }
-            ListenEvent::Notification { channel, .. } if channel == sql::CHANNEL_SCHEDULES => {
-                let _ = schedules.send(SchedulesChanged);
+            ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_SCHEDULES => {
+                let _ = schedules.send(SchedulesChanged::parse(&payload));
             }
             ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_TASKS => {
                 engine.wake(parse_notification(&payload));

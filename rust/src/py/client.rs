@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyDict, PyList};
@@ -24,21 +23,40 @@ pub struct ClientCore {
     pid: u32,
 }
 
+/// A client's runtime threads do not survive `fork()`: refuse to run in a child process.
+pub fn check_process(pid: u32) -> PyResult<()> {
+    if std::process::id() == pid {
+        Ok(())
+    } else {
+        Err(Error::Invalid(
+            "this Client was created in another process (before a fork); create Clients after forking".to_owned(),
+        )
+        .into())
+    }
+}
+
+/// The pool and the runtime its connections live on, shared by `ClientCore` and `AsyncClientCore`.
+pub fn open(dsn: &str, pool_size: usize) -> PyResult<(Arc<Core>, RuntimeHandle)> {
+    let config = dsn::parse(dsn, "anclax-fast client")?;
+    let runtime = RuntimeHandle::new("anclax-client", 1)?;
+    let core = {
+        let _guard = runtime.handle().enter();
+        Core::new(config, pool_size)?
+    };
+    Ok((Arc::new(core), runtime))
+}
+
 impl ClientCore {
-    /// A Client's runtime threads do not survive `fork()`: refuse to run in a child process.
     fn check_process(&self) -> PyResult<()> {
-        if std::process::id() == self.pid {
-            Ok(())
-        } else {
-            Err(Error::Invalid(
-                "this Client was created in another process (before a fork); create Clients after forking".to_owned(),
-            )
-            .into())
-        }
+        check_process(self.pid)
     }
 
     pub fn core(&self) -> &Arc<Core> {
         &self.core
+    }
+
+    pub fn runtime(&self) -> &RuntimeHandle {
+        &self.runtime
     }
 
     pub fn redacted_dsn(&self) -> &str {
@@ -46,28 +64,14 @@ impl ClientCore {
     }
 }
 
-fn micros_to_utc(micros: Option<i64>) -> PyResult<Option<DateTime<Utc>>> {
-    micros
-        .map(|us| {
-            DateTime::from_timestamp_micros(us).ok_or_else(|| Error::Invalid(format!("run_at {us}µs is out of range")))
-        })
-        .transpose()
-        .map_err(Into::into)
-}
-
 #[pymethods]
 impl ClientCore {
     #[new]
     #[pyo3(signature = (dsn, pool_size))]
     fn new(dsn: &str, pool_size: usize) -> PyResult<Self> {
-        let config = dsn::parse(dsn, "anclax-fast client")?;
-        let runtime = RuntimeHandle::new("anclax-client", 1)?;
-        let core = {
-            let _guard = runtime.handle().enter();
-            Core::new(config, pool_size)?
-        };
+        let (core, runtime) = open(dsn, pool_size)?;
         Ok(Self {
-            core: Arc::new(core),
+            core,
             runtime,
             redacted_dsn: dsn::redact(dsn),
             pid: std::process::id(),
@@ -88,81 +92,34 @@ impl ClientCore {
     }
 
     /// Insert one task; returns (id, inserted). Raises TaskAlreadyExists when the unique tag is
-    /// taken and `if_exists_raise`.
-    #[pyo3(signature = (name, payload, priority, run_at_us, max_attempts, retry_intervals_ms, timeout_ms, labels, unique_tag, parent_id, if_exists_raise))]
-    #[allow(clippy::too_many_arguments)]
+    /// taken and `options.if_exists_raise`.
     fn enqueue(
         &self,
         py: Python<'_>,
         name: String,
         payload: PyBackedBytes,
-        priority: i32,
-        run_at_us: Option<i64>,
-        max_attempts: i32,
-        retry_intervals_ms: Vec<i64>,
-        timeout_ms: i64,
-        labels: Vec<String>,
-        unique_tag: Option<String>,
-        parent_id: Option<i64>,
-        if_exists_raise: bool,
+        options: EnqueueOptions,
     ) -> PyResult<(i64, bool)> {
         self.check_process()?;
-        let options = EnqueueOptions {
-            priority,
-            run_at: micros_to_utc(run_at_us)?,
-            max_attempts,
-            retry_intervals_ms,
-            timeout_ms,
-            labels,
-            unique_tag,
-            parent_id,
-        };
         let core = Arc::clone(&self.core);
         block_on(py, &self.runtime, async move {
-            let conn = core.pool.get().await?;
-            let (id, inserted) = crate::client::enqueue(&conn, &name, &payload, &options).await?;
-            if !inserted && if_exists_raise {
-                return Err(Error::AlreadyExists {
-                    tag: options.unique_tag.unwrap_or_default(),
-                    id,
-                });
-            }
-            Ok((id, inserted))
+            core.enqueue(&name, &payload, &options).await
         })
     }
 
     /// Insert many tasks of one name with shared options in one round trip; ids in input order.
-    #[pyo3(signature = (name, payloads, priority, run_at_us, max_attempts, retry_intervals_ms, timeout_ms, labels, parent_id))]
-    #[allow(clippy::too_many_arguments)]
     fn enqueue_many(
         &self,
         py: Python<'_>,
         name: String,
         payloads: Vec<PyBackedBytes>,
-        priority: i32,
-        run_at_us: Option<i64>,
-        max_attempts: i32,
-        retry_intervals_ms: Vec<i64>,
-        timeout_ms: i64,
-        labels: Vec<String>,
-        parent_id: Option<i64>,
+        options: EnqueueOptions,
     ) -> PyResult<Vec<i64>> {
         self.check_process()?;
-        let options = EnqueueOptions {
-            priority,
-            run_at: micros_to_utc(run_at_us)?,
-            max_attempts,
-            retry_intervals_ms,
-            timeout_ms,
-            labels,
-            unique_tag: None,
-            parent_id,
-        };
         let core = Arc::clone(&self.core);
         block_on(py, &self.runtime, async move {
-            let conn = core.pool.get().await?;
             let slices: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
-            crate::client::enqueue_many(&conn, &name, &slices, &options).await
+            core.enqueue_many(&name, &slices, &options).await
         })
     }
 
@@ -213,7 +170,6 @@ impl ClientCore {
     }
 
     /// Register or update a cron task's schedule; returns the task id of its next fire.
-    #[pyo3(signature = (name, unique_tag, expression, payload, source, priority, max_attempts, retry_intervals_ms, timeout_ms, labels))]
     #[allow(clippy::too_many_arguments)]
     fn register_schedule(
         &self,
@@ -223,23 +179,9 @@ impl ClientCore {
         expression: String,
         payload: PyBackedBytes,
         source: String,
-        priority: i32,
-        max_attempts: i32,
-        retry_intervals_ms: Vec<i64>,
-        timeout_ms: i64,
-        labels: Vec<String>,
+        options: EnqueueOptions,
     ) -> PyResult<i64> {
         self.check_process()?;
-        let options = EnqueueOptions {
-            priority,
-            run_at: None,
-            max_attempts,
-            retry_intervals_ms,
-            timeout_ms,
-            labels,
-            unique_tag: None,
-            parent_id: None,
-        };
         let core = Arc::clone(&self.core);
         block_on(py, &self.runtime, async move {
             let registration = ScheduleRegistration {

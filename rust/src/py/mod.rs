@@ -2,6 +2,9 @@
 
 use pyo3::prelude::*;
 
+mod async_client;
+mod async_tx;
+mod awaitable;
 mod blocking;
 mod client;
 mod context;
@@ -10,6 +13,8 @@ mod cron;
 mod errors;
 mod executor;
 mod logging;
+mod notifications;
+mod options;
 mod retry;
 mod tx;
 mod worker;
@@ -25,6 +30,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<TaskContext>()?;
     m.add_class::<tx::Tx>()?;
     m.add_class::<client::ClientCore>()?;
+    m.add_class::<notifications::Notifications>()?;
+    m.add_class::<async_client::AsyncClientCore>()?;
+    m.add_class::<async_tx::AsyncTx>()?;
+    m.add_class::<awaitable::Completions>()?;
     m.add_class::<worker::WorkerCore>()?;
     m.add_class::<executor::AsyncDone>()?;
     m.add_function(wrap_pyfunction!(redact_dsn, m)?)?;

@@ -44,7 +44,7 @@ impl Tx {
     }
 }
 
-fn closed() -> Error {
+pub fn closed() -> Error {
     Error::Invalid("this transaction is closed (a hook's Tx is only valid while the hook runs)".to_owned())
 }
 

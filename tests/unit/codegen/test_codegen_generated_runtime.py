@@ -4,6 +4,7 @@ runner passing everything through, and Spec.load building the same thing from th
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import uuid
@@ -16,7 +17,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
 import codegen.golden.edge_cases as edge
-from anclax_fast import Client, RetryPolicy, Spec, Tx
+from anclax_fast import AsyncClient, AsyncTx, Client, RetryPolicy, Spec, Tx
 from anclax_fast.spec import CronJob, TaskDef
 from codegen.golden import tutorial
 from codegen.golden.edge_cases import worker as edge_worker
@@ -215,23 +216,47 @@ def test_the_runner_passes_parameters_and_overrides_through() -> None:
     assert runner.run_long_running_task() == 1
     one, with_tx, many, default = runner.calls
     assert one[:3] == ("one", tutorial.SPEC.task("SendEmail"), params)
-    assert one[3] == {
-        "tx": None,
-        "retry_policy": None,
-        "timeout": "1m",
-        "unique_tag": "u",
-        "if_exists": "raise",
-        "delay": None,
-        "run_at": None,
-        "priority": 3,
-        "labels": None,
-        "parent_id": None,
-    }
-    assert with_tx[3]["tx"] is tx
-    assert with_tx[3]["labels"] == ["eu"]
-    assert many[:3] == ("many", tutorial.SPEC.task("SendEmail"), [params, params])
-    assert many[3]["delay"] == datetime.timedelta(seconds=5)
-    assert "unique_tag" not in many[3]
+    # Only the keywords given travel on (one options mapping), so defaults live in one place.
+    assert one[3] == {"tx": None, "timeout": "1m", "unique_tag": "u", "if_exists": "raise", "priority": 3}
+    assert with_tx[3] == {"tx": tx, "labels": ["eu"]}
+    assert many == ("many", tutorial.SPEC.task("SendEmail"), [params, params], {"delay": datetime.timedelta(seconds=5)})
+    assert default[2] == tutorial.LongRunningTaskParameters()
+
+
+class _AsyncRecorder(tutorial.AsyncTaskRunner):
+    """Captures what the generated coroutines hand to the engine."""
+
+    def __init__(self) -> None:
+        super().__init__(cast("AsyncClient", object()))
+        self.calls: list[tuple[str, TaskDef, object, dict[str, Any]]] = []
+
+    async def _enqueue(self, task: TaskDef, params: BaseModel, /, *, tx: Any = None, **options: Any) -> int:
+        self.calls.append(("one", task, params, {"tx": tx, **options}))
+        return 2
+
+    async def _enqueue_many(self, task: TaskDef, params: Sequence[BaseModel], /, **options: Any) -> list[int]:
+        self.calls.append(("many", task, list(params), options))
+        return [2] * len(params)
+
+
+def test_the_async_runner_awaits_the_same_calls() -> None:
+    runner = _AsyncRecorder()
+    params = tutorial.SendEmailParameters(user_id=1, template_id="t")
+    tx = cast("AsyncTx", object())
+
+    async def calls() -> list[object]:
+        return [
+            await runner.run_send_email(params, priority=3),
+            await runner.run_send_email_with_tx(tx, params, unique_tag="u"),
+            await runner.run_send_email_many([params], labels=["eu"]),
+            await runner.run_long_running_task(),
+        ]
+
+    assert asyncio.run(calls()) == [2, 2, [2], 2]
+    one, with_tx, many, default = runner.calls
+    assert one == ("one", tutorial.SPEC.task("SendEmail"), params, {"tx": None, "priority": 3})
+    assert with_tx[3] == {"tx": tx, "unique_tag": "u"}
+    assert many == ("many", tutorial.SPEC.task("SendEmail"), [params], {"labels": ["eu"]})
     assert default[2] == tutorial.LongRunningTaskParameters()
 
 

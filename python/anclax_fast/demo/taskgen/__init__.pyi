@@ -14,12 +14,13 @@ from .models import (
     SendEmailParameters,
     SendNotificationParameters,
 )
-from .runner import TaskRunner
+from .runner import AsyncTaskRunner, TaskRunner
 from .spec import SPEC
 from .worker import make_worker
 
 __all__ = [
     "SPEC",
+    "AsyncTaskRunner",
     "DailyCleanupParameters",
     "DeleteOpaqueKeyParameters",
     "Executor",

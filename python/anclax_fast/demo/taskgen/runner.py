@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from anclax_fast.runner import TaskRunnerBase
+from anclax_fast.runner import AsyncTaskRunnerBase, TaskRunnerBase
 
 from .models import (
     DailyCleanupParameters,
@@ -23,527 +23,223 @@ from .models import (
 from .spec import SPEC
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Sequence
 
-    from anclax_fast import ExternalTx, RetryPolicy, Tx
+    from anclax_fast import (
+        AsyncTransaction,
+        BatchEnqueueOptions,
+        EnqueueOptions,
+        SyncTransaction,
+    )
+    from typing_extensions import Unpack
 
 
 class TaskRunner(TaskRunnerBase):
     """Enqueues tasks through a :class:`anclax_fast.Client`:
     ``TaskRunner(client).run_<task>(params)``. Parameters are validated before
-    anything is written; the keyword arguments override the task's definition for
-    this one task.
+    anything is written; the keyword arguments (:class:`anclax_fast.EnqueueOptions`)
+    override the task's definition for this one task.
     """
 
     def run_send_email(
         self,
         params: SendEmailParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``SendEmail``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
         Send an email to a user
         """
-        return self._enqueue(
-            SPEC.task("SendEmail"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendEmail"), params, **options)
 
     def run_send_email_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: SendEmailParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``SendEmail`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``SendEmail`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         Send an email to a user
         """
-        return self._enqueue(
-            SPEC.task("SendEmail"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendEmail"), params, tx=tx, **options)
 
     def run_send_email_many(
         self,
         params: Sequence[SendEmailParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``SendEmail`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Send an email to a user
         """
-        return self._enqueue_many(
-            SPEC.task("SendEmail"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("SendEmail"), params, **options)
 
     def run_process_order(
         self,
         params: ProcessOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessOrder``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         Process a customer order
         """
-        return self._enqueue(
-            SPEC.task("ProcessOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessOrder"), params, **options)
 
     def run_process_order_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessOrderParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessOrder`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ProcessOrder`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Process a customer order
         """
-        return self._enqueue(
-            SPEC.task("ProcessOrder"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessOrder"), params, tx=tx, **options)
 
     def run_process_order_many(
         self,
         params: Sequence[ProcessOrderParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessOrder`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Process a customer order
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessOrder"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessOrder"), params, **options)
 
     def run_send_notification(
         self,
         params: SendNotificationParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``SendNotification``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
         Send a notification to a user
         """
-        return self._enqueue(
-            SPEC.task("SendNotification"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendNotification"), params, **options)
 
     def run_send_notification_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: SendNotificationParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``SendNotification`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``SendNotification`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Send a notification to a user
         """
-        return self._enqueue(
-            SPEC.task("SendNotification"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("SendNotification"), params, tx=tx, **options)
 
     def run_send_notification_many(
         self,
         params: Sequence[SendNotificationParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``SendNotification`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         Send a notification to a user
         """
-        return self._enqueue_many(
-            SPEC.task("SendNotification"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("SendNotification"), params, **options)
 
     def run_process_payment(
         self,
         params: ProcessPaymentParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessPayment``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         Process a user payment
         """
-        return self._enqueue(
-            SPEC.task("ProcessPayment"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessPayment"), params, **options)
 
     def run_process_payment_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessPaymentParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessPayment`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ProcessPayment`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Process a user payment
         """
-        return self._enqueue(
-            SPEC.task("ProcessPayment"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessPayment"), params, tx=tx, **options)
 
     def run_process_payment_many(
         self,
         params: Sequence[ProcessPaymentParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessPayment`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Process a user payment
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessPayment"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessPayment"), params, **options)
 
     def run_delete_opaque_key(
         self,
         params: DeleteOpaqueKeyParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``deleteOpaqueKey``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
 
         Delete an opaque key
         """
-        return self._enqueue(
-            SPEC.task("deleteOpaqueKey"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("deleteOpaqueKey"), params, **options)
 
     def run_delete_opaque_key_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: DeleteOpaqueKeyParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``deleteOpaqueKey`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``deleteOpaqueKey`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Delete an opaque key
         """
-        return self._enqueue(
-            SPEC.task("deleteOpaqueKey"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("deleteOpaqueKey"), params, tx=tx, **options)
 
     def run_delete_opaque_key_many(
         self,
         params: Sequence[DeleteOpaqueKeyParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``deleteOpaqueKey`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Delete an opaque key
         """
-        return self._enqueue_many(
-            SPEC.task("deleteOpaqueKey"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("deleteOpaqueKey"), params, **options)
 
     def run_daily_cleanup(
         self,
         params: DailyCleanupParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``DailyCleanup``. Returns the task id (for a taken ``unique_tag``,
         the id of the existing task).
@@ -553,36 +249,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("DailyCleanup"),
             params if params is not None else DailyCleanupParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_daily_cleanup_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: DailyCleanupParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``DailyCleanup`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``DailyCleanup`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Run the daily cleanup
         """
@@ -590,158 +269,64 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("DailyCleanup"),
             params if params is not None else DailyCleanupParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_daily_cleanup_many(
         self,
         params: Sequence[DailyCleanupParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``DailyCleanup`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Run the daily cleanup
         """
-        return self._enqueue_many(
-            SPEC.task("DailyCleanup"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("DailyCleanup"), params, **options)
 
     def run_process_daily_reports(
         self,
         params: ProcessDailyReportsParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ProcessDailyReports``. Returns the task id (for a taken
         ``unique_tag``, the id of the existing task).
 
         Generate the daily reports
         """
-        return self._enqueue(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessDailyReports"), params, **options)
 
     def run_process_daily_reports_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ProcessDailyReportsParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ProcessDailyReports`` through ``tx``, an :class:`anclax_fast.Tx` or
-        a psycopg 3 connection or cursor: the task exists once ``tx`` commits, and
-        not at all if it rolls back. Returns the task id (for a taken ``unique_tag``,
-        the id of the existing task).
+        """Enqueue ``ProcessDailyReports`` through ``tx`` (an :class:`anclax_fast.Tx`, a
+        psycopg or SQLAlchemy connection or session, or Django's connection): the
+        task exists once ``tx`` commits, and not at all if it rolls back. Returns the
+        task id (for a taken ``unique_tag``, the id of the existing task).
 
         Generate the daily reports
         """
-        return self._enqueue(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ProcessDailyReports"), params, tx=tx, **options)
 
     def run_process_daily_reports_many(
         self,
         params: Sequence[ProcessDailyReportsParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ProcessDailyReports`` per element of ``params``, in one round
         trip. Returns the task ids in the order of ``params``.
 
         Generate the daily reports
         """
-        return self._enqueue_many(
-            SPEC.task("ProcessDailyReports"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("ProcessDailyReports"), params, **options)
 
     def run_ping(
         self,
         params: PingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``Ping``. Returns the task id (for a taken ``unique_tag``, the id of
         the existing task).
@@ -751,36 +336,19 @@ class TaskRunner(TaskRunnerBase):
         return self._enqueue(
             SPEC.task("Ping"),
             params if params is not None else PingParameters(),
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_ping_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: PingParameters | None = None,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``Ping`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg 3
-        connection or cursor: the task exists once ``tx`` commits, and not at all if
-        it rolls back. Returns the task id (for a taken ``unique_tag``, the id of the
-        existing task).
+        """Enqueue ``Ping`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg or
+        SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         Does nothing but answer; the demo enqueues thousands of these.
         """
@@ -788,240 +356,541 @@ class TaskRunner(TaskRunnerBase):
             SPEC.task("Ping"),
             params if params is not None else PingParameters(),
             tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            **options,
         )
 
     def run_ping_many(
         self,
         params: Sequence[PingParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``Ping`` per element of ``params``, in one round trip. Returns
         the task ids in the order of ``params``.
 
         Does nothing but answer; the demo enqueues thousands of these.
         """
-        return self._enqueue_many(
-            SPEC.task("Ping"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("Ping"), params, **options)
 
     def run_heartbeat(
         self,
         params: HeartbeatParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``Heartbeat``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
         Fires every 5 seconds from the spec alone, with fixed parameters.
         """
-        return self._enqueue(
-            SPEC.task("Heartbeat"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("Heartbeat"), params, **options)
 
     def run_heartbeat_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: HeartbeatParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``Heartbeat`` through ``tx``, an :class:`anclax_fast.Tx` or a psycopg
-        3 connection or cursor: the task exists once ``tx`` commits, and not at all
-        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
-        the existing task).
+        """Enqueue ``Heartbeat`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         Fires every 5 seconds from the spec alone, with fixed parameters.
         """
-        return self._enqueue(
-            SPEC.task("Heartbeat"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("Heartbeat"), params, tx=tx, **options)
 
     def run_heartbeat_many(
         self,
         params: Sequence[HeartbeatParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``Heartbeat`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         Fires every 5 seconds from the spec alone, with fixed parameters.
         """
-        return self._enqueue_many(
-            SPEC.task("Heartbeat"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue_many(SPEC.task("Heartbeat"), params, **options)
 
     def run_resize_image(
         self,
         params: ResizeImageParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
         """Enqueue ``ResizeImage``. Returns the task id (for a taken ``unique_tag``, the
         id of the existing task).
 
         A labelled task; only workers started with --labels gpu run it.
         """
-        return self._enqueue(
-            SPEC.task("ResizeImage"),
-            params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ResizeImage"), params, **options)
 
     def run_resize_image_with_tx(
         self,
-        tx: Tx | ExternalTx,
+        tx: SyncTransaction,
         params: ResizeImageParameters,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        unique_tag: str | None = None,
-        if_exists: Literal["return", "raise"] = "return",
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[EnqueueOptions],
     ) -> int:
-        """Enqueue ``ResizeImage`` through ``tx``, an :class:`anclax_fast.Tx` or a
-        psycopg 3 connection or cursor: the task exists once ``tx`` commits, and not
-        at all if it rolls back. Returns the task id (for a taken ``unique_tag``, the
-        id of the existing task).
+        """Enqueue ``ResizeImage`` through ``tx`` (an :class:`anclax_fast.Tx`, a psycopg
+        or SQLAlchemy connection or session, or Django's connection): the task exists
+        once ``tx`` commits, and not at all if it rolls back. Returns the task id
+        (for a taken ``unique_tag``, the id of the existing task).
 
         A labelled task; only workers started with --labels gpu run it.
         """
-        return self._enqueue(
-            SPEC.task("ResizeImage"),
-            params,
-            tx=tx,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            unique_tag=unique_tag,
-            if_exists=if_exists,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
-        )
+        return self._enqueue(SPEC.task("ResizeImage"), params, tx=tx, **options)
 
     def run_resize_image_many(
         self,
         params: Sequence[ResizeImageParameters],
-        *,
-        retry_policy: RetryPolicy | None = None,
-        timeout: str | datetime.timedelta | None = None,
-        delay: str | datetime.timedelta | None = None,
-        run_at: datetime.datetime | None = None,
-        priority: int | None = None,
-        labels: Sequence[str] | None = None,
-        parent_id: int | None = None,
+        **options: Unpack[BatchEnqueueOptions],
     ) -> list[int]:
         """Enqueue one ``ResizeImage`` per element of ``params``, in one round trip.
         Returns the task ids in the order of ``params``.
 
         A labelled task; only workers started with --labels gpu run it.
         """
-        return self._enqueue_many(
-            SPEC.task("ResizeImage"),
+        return self._enqueue_many(SPEC.task("ResizeImage"), params, **options)
+
+
+class AsyncTaskRunner(AsyncTaskRunnerBase):
+    """Enqueues tasks through an :class:`anclax_fast.AsyncClient`:
+    ``AsyncTaskRunner(client).run_<task>(params)``, awaited. Parameters are validated
+    before anything is written; the keyword arguments
+    (:class:`anclax_fast.EnqueueOptions`) override the task's definition for this one
+    task.
+    """
+
+    async def run_send_email(
+        self,
+        params: SendEmailParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendEmail``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        Send an email to a user
+        """
+        return await self._enqueue(SPEC.task("SendEmail"), params, **options)
+
+    async def run_send_email_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: SendEmailParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendEmail`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Send an email to a user
+        """
+        return await self._enqueue(SPEC.task("SendEmail"), params, tx=tx, **options)
+
+    async def run_send_email_many(
+        self,
+        params: Sequence[SendEmailParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``SendEmail`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Send an email to a user
+        """
+        return await self._enqueue_many(SPEC.task("SendEmail"), params, **options)
+
+    async def run_process_order(
+        self,
+        params: ProcessOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessOrder``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Process a customer order
+        """
+        return await self._enqueue(SPEC.task("ProcessOrder"), params, **options)
+
+    async def run_process_order_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessOrderParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessOrder`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Process a customer order
+        """
+        return await self._enqueue(SPEC.task("ProcessOrder"), params, tx=tx, **options)
+
+    async def run_process_order_many(
+        self,
+        params: Sequence[ProcessOrderParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessOrder`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Process a customer order
+        """
+        return await self._enqueue_many(SPEC.task("ProcessOrder"), params, **options)
+
+    async def run_send_notification(
+        self,
+        params: SendNotificationParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendNotification``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        Send a notification to a user
+        """
+        return await self._enqueue(SPEC.task("SendNotification"), params, **options)
+
+    async def run_send_notification_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: SendNotificationParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``SendNotification`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Send a notification to a user
+        """
+        return await self._enqueue(
+            SPEC.task("SendNotification"),
             params,
-            retry_policy=retry_policy,
-            timeout=timeout,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            labels=labels,
-            parent_id=parent_id,
+            tx=tx,
+            **options,
         )
+
+    async def run_send_notification_many(
+        self,
+        params: Sequence[SendNotificationParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``SendNotification`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        Send a notification to a user
+        """
+        return await self._enqueue_many(
+            SPEC.task("SendNotification"),
+            params,
+            **options,
+        )
+
+    async def run_process_payment(
+        self,
+        params: ProcessPaymentParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessPayment``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Process a user payment
+        """
+        return await self._enqueue(SPEC.task("ProcessPayment"), params, **options)
+
+    async def run_process_payment_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessPaymentParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessPayment`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Process a user payment
+        """
+        return await self._enqueue(
+            SPEC.task("ProcessPayment"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_process_payment_many(
+        self,
+        params: Sequence[ProcessPaymentParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessPayment`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Process a user payment
+        """
+        return await self._enqueue_many(SPEC.task("ProcessPayment"), params, **options)
+
+    async def run_delete_opaque_key(
+        self,
+        params: DeleteOpaqueKeyParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``deleteOpaqueKey``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Delete an opaque key
+        """
+        return await self._enqueue(SPEC.task("deleteOpaqueKey"), params, **options)
+
+    async def run_delete_opaque_key_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: DeleteOpaqueKeyParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``deleteOpaqueKey`` through ``tx`` (an :class:`anclax_fast.AsyncTx`,
+        an asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Delete an opaque key
+        """
+        return await self._enqueue(
+            SPEC.task("deleteOpaqueKey"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_delete_opaque_key_many(
+        self,
+        params: Sequence[DeleteOpaqueKeyParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``deleteOpaqueKey`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Delete an opaque key
+        """
+        return await self._enqueue_many(SPEC.task("deleteOpaqueKey"), params, **options)
+
+    async def run_daily_cleanup(
+        self,
+        params: DailyCleanupParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``DailyCleanup``. Returns the task id (for a taken ``unique_tag``,
+        the id of the existing task).
+
+        Run the daily cleanup
+        """
+        return await self._enqueue(
+            SPEC.task("DailyCleanup"),
+            params if params is not None else DailyCleanupParameters(),
+            **options,
+        )
+
+    async def run_daily_cleanup_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: DailyCleanupParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``DailyCleanup`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Run the daily cleanup
+        """
+        return await self._enqueue(
+            SPEC.task("DailyCleanup"),
+            params if params is not None else DailyCleanupParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_daily_cleanup_many(
+        self,
+        params: Sequence[DailyCleanupParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``DailyCleanup`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Run the daily cleanup
+        """
+        return await self._enqueue_many(SPEC.task("DailyCleanup"), params, **options)
+
+    async def run_process_daily_reports(
+        self,
+        params: ProcessDailyReportsParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessDailyReports``. Returns the task id (for a taken
+        ``unique_tag``, the id of the existing task).
+
+        Generate the daily reports
+        """
+        return await self._enqueue(SPEC.task("ProcessDailyReports"), params, **options)
+
+    async def run_process_daily_reports_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ProcessDailyReportsParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ProcessDailyReports`` through ``tx`` (an
+        :class:`anclax_fast.AsyncTx`, an asyncpg, psycopg or SQLAlchemy asyncio
+        connection or session): the task exists once ``tx`` commits, and not at all
+        if it rolls back. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        Generate the daily reports
+        """
+        return await self._enqueue(
+            SPEC.task("ProcessDailyReports"),
+            params,
+            tx=tx,
+            **options,
+        )
+
+    async def run_process_daily_reports_many(
+        self,
+        params: Sequence[ProcessDailyReportsParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ProcessDailyReports`` per element of ``params``, in one round
+        trip. Returns the task ids in the order of ``params``.
+
+        Generate the daily reports
+        """
+        return await self._enqueue_many(
+            SPEC.task("ProcessDailyReports"),
+            params,
+            **options,
+        )
+
+    async def run_ping(
+        self,
+        params: PingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Ping``. Returns the task id (for a taken ``unique_tag``, the id of
+        the existing task).
+
+        Does nothing but answer; the demo enqueues thousands of these.
+        """
+        return await self._enqueue(
+            SPEC.task("Ping"),
+            params if params is not None else PingParameters(),
+            **options,
+        )
+
+    async def run_ping_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: PingParameters | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Ping`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an asyncpg,
+        psycopg or SQLAlchemy asyncio connection or session): the task exists once
+        ``tx`` commits, and not at all if it rolls back. Returns the task id (for a
+        taken ``unique_tag``, the id of the existing task).
+
+        Does nothing but answer; the demo enqueues thousands of these.
+        """
+        return await self._enqueue(
+            SPEC.task("Ping"),
+            params if params is not None else PingParameters(),
+            tx=tx,
+            **options,
+        )
+
+    async def run_ping_many(
+        self,
+        params: Sequence[PingParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``Ping`` per element of ``params``, in one round trip. Returns
+        the task ids in the order of ``params``.
+
+        Does nothing but answer; the demo enqueues thousands of these.
+        """
+        return await self._enqueue_many(SPEC.task("Ping"), params, **options)
+
+    async def run_heartbeat(
+        self,
+        params: HeartbeatParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Heartbeat``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        Fires every 5 seconds from the spec alone, with fixed parameters.
+        """
+        return await self._enqueue(SPEC.task("Heartbeat"), params, **options)
+
+    async def run_heartbeat_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: HeartbeatParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``Heartbeat`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        Fires every 5 seconds from the spec alone, with fixed parameters.
+        """
+        return await self._enqueue(SPEC.task("Heartbeat"), params, tx=tx, **options)
+
+    async def run_heartbeat_many(
+        self,
+        params: Sequence[HeartbeatParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``Heartbeat`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        Fires every 5 seconds from the spec alone, with fixed parameters.
+        """
+        return await self._enqueue_many(SPEC.task("Heartbeat"), params, **options)
+
+    async def run_resize_image(
+        self,
+        params: ResizeImageParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ResizeImage``. Returns the task id (for a taken ``unique_tag``, the
+        id of the existing task).
+
+        A labelled task; only workers started with --labels gpu run it.
+        """
+        return await self._enqueue(SPEC.task("ResizeImage"), params, **options)
+
+    async def run_resize_image_with_tx(
+        self,
+        tx: AsyncTransaction,
+        params: ResizeImageParameters,
+        **options: Unpack[EnqueueOptions],
+    ) -> int:
+        """Enqueue ``ResizeImage`` through ``tx`` (an :class:`anclax_fast.AsyncTx`, an
+        asyncpg, psycopg or SQLAlchemy asyncio connection or session): the task
+        exists once ``tx`` commits, and not at all if it rolls back. Returns the task
+        id (for a taken ``unique_tag``, the id of the existing task).
+
+        A labelled task; only workers started with --labels gpu run it.
+        """
+        return await self._enqueue(SPEC.task("ResizeImage"), params, tx=tx, **options)
+
+    async def run_resize_image_many(
+        self,
+        params: Sequence[ResizeImageParameters],
+        **options: Unpack[BatchEnqueueOptions],
+    ) -> list[int]:
+        """Enqueue one ``ResizeImage`` per element of ``params``, in one round trip.
+        Returns the task ids in the order of ``params``.
+
+        A labelled task; only workers started with --labels gpu run it.
+        """
+        return await self._enqueue_many(SPEC.task("ResizeImage"), params, **options)

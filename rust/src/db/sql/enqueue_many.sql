@@ -1,12 +1,13 @@
--- Bulk enqueue of one task name with shared options: $2 is the array of payloads, in order.
+-- Bulk enqueue of one task name with shared options: $2 is the array of payloads, in order;
+-- $10 the propagation headers every task of the batch gets.
 -- One lane for the whole batch (looked up once), named in the one notification.
 WITH lane AS MATERIALIZED (
     SELECT anclax.lane($1::text, $8::text[], $3::integer) AS id
 ), ins AS (
     INSERT INTO anclax.tasks (name, payload, priority, run_at, max_attempts, retry_intervals_ms, timeout_ms, labels,
-                              parent_id, lane)
+                              parent_id, lane, headers)
     SELECT $1::text, u.p, $3::integer, coalesce($4::timestamptz, now()), $5::integer, $6::bigint[], $7::bigint,
-           $8::text[], $9::bigint, (SELECT id FROM lane)
+           $8::text[], $9::bigint, (SELECT id FROM lane), $10::jsonb
     FROM unnest($2::jsonb[]) WITH ORDINALITY AS u(p, n)
     ORDER BY u.n
     RETURNING id

@@ -1,0 +1,1 @@
+"""A FastAPI shop that enqueues a task in the transaction of the request that creates an order."""

@@ -1,0 +1,1 @@
+"""The SQL behind each page of the dashboard, one module per page."""
