@@ -4,7 +4,7 @@
 # found here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wheel=$(ls dist/anclax_fast-*.whl)
+wheel=$(ls dist/anclax_fast-*manylinux*.whl)
 interpreters=(python3)
 # A name on PATH may be a pyenv shim for a version that is installed but not enabled (it fails
 # when run), so each candidate must actually start before it is used.

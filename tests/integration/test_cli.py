@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+import anclax_fast
 from anclax_fast import Client
 from anclax_fast.testing import EmbeddedPostgres
 from tests.support import Params, Runner, wait_until
@@ -45,6 +47,13 @@ def test_help_lists_every_command() -> None:
         assert command in result.stdout
     for command in ("migrate", "worker", "tasks", "demo"):
         assert cli(command, "--help").returncode == 0
+
+
+def test_version_is_the_installed_package_version() -> None:
+    result = cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"anclax-fast {version('anclax-fast')}\n"
+    assert anclax_fast.__version__ == version("anclax-fast")  # the extension's, from Cargo.toml
 
 
 def test_migrate_is_idempotent(module_dsn: str) -> None:
