@@ -11,11 +11,13 @@ from typing import Any
 __all__ = ["AsyncBridge"]
 
 Job = tuple[int, Callable[[Any, Any], Awaitable[None]], Any, Any]
-"""(task id, executor method, TaskContext, parameters)."""
+"""(attempt key, executor method, TaskContext, parameters). The key names one attempt in this
+worker; task ids are not enough, since an old attempt of a task can still be winding down (after
+a lease loss) while a new attempt of it runs."""
 
 
 class AsyncBridge:
-    """Owns the loop thread. ``on_done(task_id, error)`` is called on the loop thread when an
+    """Owns the loop thread. ``on_done(key, error)`` is called on the loop thread when an
     attempt's coroutine ends; ``error`` is what it raised (``CancelledError`` when cancelled)."""
 
     def __init__(self, on_done: Callable[[int, BaseException | None], None]) -> None:
@@ -42,11 +44,11 @@ class AsyncBridge:
         self._loop.call_soon_threadsafe(self._start, list(jobs))
 
     def _start(self, jobs: list[Job]) -> None:
-        for task_id, method, ctx, params in jobs:
-            self._tasks[task_id] = self._loop.create_task(self._execute(task_id, method, ctx, params))
+        for key, method, ctx, params in jobs:
+            self._tasks[key] = self._loop.create_task(self._execute(key, method, ctx, params))
 
     async def _execute(
-        self, task_id: int, method: Callable[[Any, Any], Awaitable[None]], ctx: Any, params: Any
+        self, key: int, method: Callable[[Any, Any], Awaitable[None]], ctx: Any, params: Any
     ) -> None:
         error: BaseException | None = None
         try:
@@ -54,15 +56,15 @@ class AsyncBridge:
         except BaseException as exc:
             error = exc
         finally:
-            self._tasks.pop(task_id, None)
-        self._on_done(task_id, error)
+            self._tasks.pop(key, None)
+        self._on_done(key, error)
 
-    def cancel(self, task_id: int) -> None:
+    def cancel(self, key: int) -> None:
         """Cancel an attempt's coroutine (thread-safe): its timeout passed or it was cancelled."""
-        self._loop.call_soon_threadsafe(self._cancel, task_id)
+        self._loop.call_soon_threadsafe(self._cancel, key)
 
-    def _cancel(self, task_id: int) -> None:
-        task = self._tasks.get(task_id)
+    def _cancel(self, key: int) -> None:
+        task = self._tasks.get(key)
         if task is not None:
             task.cancel()
 

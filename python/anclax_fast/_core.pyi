@@ -188,7 +188,7 @@ class WorkerCore:
 class AsyncDone:
     """Called on the asyncio loop thread when an attempt's coroutine ends."""
 
-    def __call__(self, task_id: int, error: BaseException | None = None) -> None: ...
+    def __call__(self, key: int, error: BaseException | None = None) -> None: ...
 
 @final
 class CronSchedule:

@@ -198,11 +198,11 @@ def enqueue_through(tx: object, task: TaskDef, params: BaseModel, /, **options: 
     payload = _payload(task, params)
     if task.cron is not None:
         return int(fetch_row(tx, _schedule_statement(task, payload, resolved))[0])
-    count_enqueued(task.name)
     with enqueue_trace(task.name, (payload,)) as trace:
         resolved = _traced(resolved, trace)
         task_id = _task_id(fetch_row(tx, _statements.enqueue(task.name, payload, resolved)), resolved)
         trace.record((task_id,))
+    count_enqueued(task.name)
     return task_id
 
 
@@ -230,10 +230,10 @@ class TaskRunnerBase:
         if task.cron is not None:
             _schedule_options(task, resolved)
             return self._client.register_schedule(task, payload, resolved)
-        count_enqueued(task.name)
         with enqueue_trace(task.name, (payload,)) as trace:
             task_id = self._client.core.enqueue(task.name, payload, _traced(resolved, trace))[0]
             trace.record((task_id,))
+        count_enqueued(task.name)
         return task_id
 
     def _enqueue_many(
@@ -241,10 +241,10 @@ class TaskRunnerBase:
     ) -> list[int]:
         resolved = _batch(task, options)
         payloads = [_payload(task, p) for p in params]
-        count_enqueued(task.name, len(payloads))
         with enqueue_trace(task.name, payloads) as trace:
             ids = self._client.core.enqueue_many(task.name, payloads, _traced(resolved, trace))
             trace.record(ids)
+        count_enqueued(task.name, len(payloads))
         return ids
 
 
@@ -274,7 +274,6 @@ class AsyncTaskRunnerBase:
                 _schedule_options(task, resolved)
                 return await self._client.register_schedule(task, payload, resolved)
             return int((await fetch_row_async(tx, _schedule_statement(task, payload, resolved)))[0])
-        count_enqueued(task.name)
         with enqueue_trace(task.name, (payload,)) as trace:
             resolved = _traced(resolved, trace)
             if tx is None:
@@ -284,6 +283,7 @@ class AsyncTaskRunnerBase:
                 row = await fetch_row_async(tx, _statements.enqueue(task.name, payload, resolved))
                 task_id = _task_id(row, resolved)
             trace.record((task_id,))
+        count_enqueued(task.name)
         return task_id
 
     async def _enqueue_many(
@@ -291,9 +291,9 @@ class AsyncTaskRunnerBase:
     ) -> list[int]:
         resolved = _batch(task, options)
         payloads = [_payload(task, p) for p in params]
-        count_enqueued(task.name, len(payloads))
         with enqueue_trace(task.name, payloads) as trace:
             client = self._client
             ids = await client.core.enqueue_many(client.completions(), task.name, payloads, _traced(resolved, trace))
             trace.record(ids)
+        count_enqueued(task.name, len(payloads))
         return ids

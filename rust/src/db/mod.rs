@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod pool;
 pub mod query;
 pub mod sql;
+pub mod text;
 pub mod tls;
 pub mod transaction;
 pub mod value;

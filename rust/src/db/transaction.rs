@@ -1,7 +1,13 @@
 //! An explicit transaction on a pooled connection, usable across calls (a Python `Tx`).
 //!
 //! A transaction that is dropped while still open never goes back to the pool: its connection
-//! is closed instead, so the server rolls it back and no later borrower inherits it.
+//! is closed instead, so the server rolls it back and no later borrower inherits it (nor the row
+//! locks it holds). Engine code that needs a transaction (the failure hook path) uses this type
+//! too, so that an error anywhere in it detaches the connection the same way.
+//!
+//! Statements that end or restructure the transaction (`BEGIN`, `COMMIT`, `ROLLBACK`,
+//! `SAVEPOINT`, ...) are refused: the transaction's owner ends it. A failure hook's `ROLLBACK`
+//! would otherwise undo the failure mark it runs in, and the task would run again.
 
 use deadpool_postgres::{Object, Pool};
 
@@ -18,20 +24,20 @@ pub struct Transaction {
 impl Transaction {
     pub async fn begin(pool: &Pool) -> Result<Self> {
         let conn = pool.get().await?;
-        conn.batch_execute("BEGIN").await?;
-        Ok(Self {
+        // Wrapped before BEGIN: if BEGIN fails, the connection's state is unknown and `Drop`
+        // closes it rather than pooling it.
+        let tx = Self {
             conn: Some(conn),
             failure: None,
-        })
+        };
+        tx.conn()?.batch_execute("BEGIN").await?;
+        Ok(tx)
     }
 
-    /// Wrap a connection on which the caller already ran BEGIN.
-    #[must_use]
-    pub fn from_open(conn: Object) -> Self {
-        Self {
-            conn: Some(conn),
-            failure: None,
-        }
+    /// The connection, for engine statements run inside the transaction (never user SQL: that
+    /// goes through `execute` and `query`, which refuse transaction control).
+    pub fn client(&self) -> Result<&Object> {
+        self.conn()
     }
 
     fn conn(&self) -> Result<&Object> {
@@ -50,11 +56,13 @@ impl Transaction {
     }
 
     pub async fn execute(&mut self, sql: &str, values: &[SqlValue]) -> Result<u64> {
+        refuse_transaction_control(sql)?;
         let result = query::execute(self.conn()?, sql, values).await;
         self.record(result)
     }
 
     pub async fn query(&mut self, sql: &str, values: &[SqlValue]) -> Result<QueryResult> {
+        refuse_transaction_control(sql)?;
         let result = query::query(self.conn()?, sql, values).await;
         self.record(result)
     }
@@ -68,11 +76,6 @@ impl Transaction {
     #[must_use]
     pub fn is_open(&self) -> bool {
         self.conn.is_some()
-    }
-
-    /// Give the connection back to the engine code that opened the transaction (hook path).
-    pub fn take_connection(&mut self) -> Option<Object> {
-        self.conn.take()
     }
 
     pub async fn finish(&mut self, commit: bool) -> Result<()> {
@@ -95,10 +98,114 @@ impl Transaction {
     }
 }
 
+/// The leading keywords of statements that end, open or restructure a transaction.
+const TRANSACTION_CONTROL: &[&str] = &["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "ABORT"];
+
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    let words = leading_words(sql, 2);
+    let first = words.first().map(String::as_str).unwrap_or_default();
+    let second = words.get(1).map(String::as_str).unwrap_or_default();
+    let control = TRANSACTION_CONTROL.contains(&first) || (first == "PREPARE" && second == "TRANSACTION");
+    if control {
+        return Err(crate::error::Error::Invalid(format!(
+            "{first} is not allowed in a Tx: the transaction is ended by its owner (the `with \
+             client.transaction()` block, or for a failure hook the engine, which commits the hook's writes \
+             together with the failure); raise an exception to roll back"
+        )));
+    }
+    Ok(())
+}
+
+/// The first `n` words of `sql`, upper-cased, past whitespace and comments.
+fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let mut words = Vec::with_capacity(n);
+    let mut rest = sql;
+    while words.len() < n {
+        rest = skip_space_and_comments(rest);
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        words.push(rest[..end].to_ascii_uppercase());
+        rest = &rest[end..];
+    }
+    words
+}
+
+fn skip_space_and_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(line) = sql.strip_prefix("--") {
+            sql = line.find('\n').map_or("", |i| &line[i + 1..]);
+        } else if sql.starts_with("/*") {
+            // Block comments nest in Postgres.
+            let mut depth = 0usize;
+            let mut end = sql.len();
+            let bytes = sql.as_bytes();
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+                    depth += 1;
+                    i += 2;
+                } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            sql = &sql[end..];
+        } else {
+            return sql;
+        }
+    }
+}
+
 impl Drop for Transaction {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             drop(Object::take(conn));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_control_is_refused_however_it_is_spelled() {
+        for sql in [
+            "ROLLBACK",
+            "  rollback;",
+            "-- undo\nROLLBACK",
+            "/* a /* nested */ comment */ commit",
+            "begin",
+            "START TRANSACTION",
+            "savepoint x",
+            "RELEASE SAVEPOINT x",
+            "end",
+            "abort",
+            "prepare transaction 'x'",
+            "COMMIT PREPARED 'x'",
+        ] {
+            assert!(refuse_transaction_control(sql).is_err(), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "INSERT INTO rollback_log VALUES (1)",
+            "PREPARE q AS SELECT 1",
+            "-- ROLLBACK\nSELECT 1",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "",
+        ] {
+            assert!(refuse_transaction_control(sql).is_ok(), "{sql}");
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::engine::lanes::{LaneBook, LaneId, LaneRow, Served};
 use crate::engine::running::RunningAttempt;
 use crate::engine::slots::refill_threshold;
 use crate::engine::stats::Stats;
-use crate::engine::task::{AttemptControl, ClaimedTask};
+use crate::engine::task::{AttemptControl, ClaimedTask, next_attempt_key};
 use crate::engine::{Dispatch, Engine, SlotKind, Wake};
 use crate::error::Result;
 
@@ -273,13 +273,10 @@ impl ClaimLoop {
         engine.stats.claim_batch_size.observe(tasks.len() as f64);
         let tasks: Vec<Arc<ClaimedTask>> = tasks.into_iter().map(Arc::new).collect();
         for task in &tasks {
-            engine.running.insert(
-                task.id,
-                RunningAttempt {
-                    kind,
-                    task: Arc::clone(task),
-                },
-            );
+            engine.running.insert(RunningAttempt {
+                kind,
+                task: Arc::clone(task),
+            });
         }
         self.dispatcher.dispatch(kind, tasks);
     }
@@ -326,6 +323,8 @@ async fn claim(
         let labels: Vec<String> = row.try_get(6)?;
         claimed.tasks.push(ClaimedTask {
             id,
+            token: row.try_get(13)?,
+            key: next_attempt_key(),
             name: row.try_get(1)?,
             payload: payload.0,
             attempt: row.try_get(3)?,

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::backoff::Backoff;
 use crate::db::dedicated::DedicatedConnection;
 use crate::db::sql;
+use crate::db::text::clean;
 use crate::engine::stats::Stats;
 use crate::engine::task::Decision;
 use crate::engine::{Completion, Engine, Wake};
@@ -69,8 +70,13 @@ async fn drain_and_flush(
 }
 
 /// Write the batch, retrying transient failures (until `deadline`, if given). Retrying is safe:
-/// every statement is fenced by (id, attempt, status = running), so a batch that did commit
+/// every statement is fenced by (id, claim token, status = running), so a batch that did commit
 /// before the connection broke matches nothing the second time.
+///
+/// A batch that fails for another reason (a value the statement rejects) is written again row
+/// by row, so that one bad row neither blocks nor loses the others; a row that still fails alone
+/// is written once more without its error text and with its retry delay capped (`degraded`), so
+/// that its attempt still counts.
 async fn flush(
     engine: &Engine,
     connection: &mut DedicatedConnection,
@@ -80,49 +86,116 @@ async fn flush(
     if batch.is_empty() {
         return;
     }
+    match write_retrying(engine, connection, batch, deadline).await {
+        Ok(()) => {}
+        Err(err) if !err.is_transient() => {
+            if batch.len() > 1 {
+                log::warn!(
+                    "recording {} attempt results failed ({err}); recording them one by one",
+                    batch.len()
+                );
+            }
+            for completion in batch.iter() {
+                let one = std::slice::from_ref(completion);
+                let err = match write_retrying(engine, connection, one, deadline).await {
+                    Ok(()) => continue,
+                    Err(err) if err.is_transient() => {
+                        give_up(1, &err);
+                        continue;
+                    }
+                    Err(err) => err,
+                };
+                log::error!(
+                    "recording the result of task {} failed ({err}); recording it without its error text",
+                    completion.task_id
+                );
+                let degraded = degraded(completion, &err);
+                if let Err(err) = write_retrying(engine, connection, std::slice::from_ref(&degraded), deadline).await
+                {
+                    give_up(1, &err);
+                }
+            }
+        }
+        Err(err) => give_up(batch.len(), &err),
+    }
+    engine.recorded(batch.iter().map(|c| (c.task_id, c.token)));
+    batch.clear();
+}
+
+fn give_up(count: usize, err: &crate::error::Error) {
+    log::error!("could not record {count} attempt result(s): {err}; those tasks stay running until rescued");
+}
+
+/// The longest retry delay a degraded write keeps (a delay too large for a timestamp is one of
+/// the values that can make a row fail).
+const DEGRADED_MAX_DELAY: Duration = Duration::from_secs(3600);
+
+/// A completion whose row could not be written: the same decision, with a message that says why
+/// instead of the original error text and traceback, and a retry delay of at most an hour.
+fn degraded(completion: &Completion, err: &crate::error::Error) -> Completion {
+    let decision = match &completion.decision {
+        Decision::Retry { delay, error_event } => Decision::Retry {
+            delay: (*delay).min(DEGRADED_MAX_DELAY),
+            error_event: *error_event,
+        },
+        other => other.clone(),
+    };
+    let failure = completion.failure.as_ref().map(|f| crate::engine::task::Failure {
+        kind: f.kind,
+        message: format!("the attempt failed, but its error could not be recorded ({err})"),
+        traceback: None,
+    });
+    Completion {
+        task_id: completion.task_id,
+        token: completion.token,
+        decision,
+        failure,
+    }
+}
+
+/// `write`, retrying transient failures with a backoff until `deadline` (if given).
+async fn write_retrying(
+    engine: &Engine,
+    connection: &mut DedicatedConnection,
+    batch: &[Completion],
+    deadline: Option<tokio::time::Instant>,
+) -> Result<()> {
     let mut backoff = Backoff::default();
     loop {
         match write(engine, connection, batch).await {
-            Ok(()) => break,
+            Ok(()) => return Ok(()),
             Err(err) => {
                 connection.reset();
-                // (Given up or retried below; either way the ids stay "unrecorded" until then.)
                 let delay = backoff.next_delay();
                 let give_up = !err.is_transient() || deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d);
                 if give_up {
-                    log::error!(
-                        "could not record {} attempt result(s): {err}; those tasks stay running until rescued",
-                        batch.len()
-                    );
-                    break;
+                    return Err(err);
                 }
                 log::warn!("recording attempt results failed: {err}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
             }
         }
     }
-    engine.recorded(batch.iter().map(|c| c.task_id));
-    batch.clear();
 }
 
 async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[Completion]) -> Result<()> {
     let session = connection.session().await?;
     let conn = &session.client;
     let worker = engine.worker_id();
-    let (mut ok_ids, mut ok_attempts) = (Vec::new(), Vec::new());
+    let (mut ok_ids, mut ok_tokens) = (Vec::new(), Vec::new());
     let mut failed = FailedColumns::default();
     for completion in batch {
         match &completion.decision {
             Decision::Complete => {
                 ok_ids.push(completion.task_id);
-                ok_attempts.push(completion.attempt);
+                ok_tokens.push(completion.token);
             }
             decision => failed.push(completion, decision),
         }
     }
     if !ok_ids.is_empty() {
         let row = conn
-            .query_one(&session.prepared[COMPLETE], &[&ok_ids, &ok_attempts, &worker])
+            .query_one(&session.prepared[COMPLETE], &[&ok_ids, &ok_tokens, &worker])
             .await?;
         let applied: i64 = row.get(0);
         Stats::add(&engine.stats.completed, applied as u64);
@@ -137,7 +210,7 @@ async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[C
                 &session.prepared[FINALIZE],
                 &[
                     &failed.ids,
-                    &failed.attempts,
+                    &failed.tokens,
                     &failed.fail,
                     &failed.delay_ms,
                     &failed.messages,
@@ -171,7 +244,7 @@ async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[C
 #[derive(Default)]
 struct FailedColumns {
     ids: Vec<i64>,
-    attempts: Vec<i32>,
+    tokens: Vec<i64>,
     fail: Vec<bool>,
     delay_ms: Vec<i64>,
     messages: Vec<String>,
@@ -188,12 +261,13 @@ impl FailedColumns {
         };
         let failure = completion.failure.as_ref();
         self.ids.push(completion.task_id);
-        self.attempts.push(completion.attempt);
+        self.tokens.push(completion.token);
         self.fail.push(fail);
         self.delay_ms.push(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
         self.messages
-            .push(failure.map(|f| f.message.clone()).unwrap_or_default());
-        self.tracebacks.push(failure.and_then(|f| f.traceback.clone()));
+            .push(failure.map(|f| clean(&f.message).into_owned()).unwrap_or_default());
+        self.tracebacks
+            .push(failure.and_then(|f| f.traceback.as_deref().map(|tb| clean(tb).into_owned())));
         self.error_events.push(error_event);
     }
 }

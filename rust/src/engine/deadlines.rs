@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use crate::engine::stats::Stats;
-use crate::engine::{Dispatch, Engine};
+use crate::engine::{AttemptKey, Dispatch, Engine};
 use crate::schedule::TimerHeap;
 
 pub async fn deadline_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>) {
     let mut shutdown = engine.shutdown_signal();
-    // Attempts that timed out, keyed by task id, due when their grace period ends.
-    let mut grace: TimerHeap<i64, DateTime<Utc>> = TimerHeap::new();
+    // Attempts that timed out, due when their grace period ends.
+    let mut grace: TimerHeap<AttemptKey, DateTime<Utc>> = TimerHeap::new();
     let grace_period = chrono::Duration::from_std(engine.config.timeout_grace).unwrap_or(chrono::Duration::MAX);
     loop {
         let next = [engine.running.next_deadline(), grace.peek().map(|(_, at)| at)]
@@ -27,22 +27,24 @@ pub async fn deadline_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>) {
             _ = shutdown.changed() => return,
         }
         let now = engine.db_now();
-        for (task_id, attempt) in engine.running.pop_due_deadlines(now) {
+        for attempt in engine.running.pop_due_deadlines(now) {
+            let task_id = attempt.task.id;
             if attempt.task.control.time_out() {
                 Stats::add(&engine.stats.timed_out, 1);
                 log::warn!(
                     "task {task_id} ({}) passed its deadline; interrupting it",
                     attempt.task.name
                 );
-                dispatcher.interrupt(task_id);
-                grace.insert(task_id, attempt.task.deadline + grace_period);
+                dispatcher.interrupt(attempt.task.key);
+                grace.insert(attempt.task.key, attempt.task.deadline + grace_period);
             }
         }
-        let expired: Vec<i64> = grace.pop_due(now).map(|(id, _)| id).collect();
-        for task_id in expired {
-            let Some(attempt) = engine.running.get(task_id) else {
+        let expired: Vec<AttemptKey> = grace.pop_due(now).map(|(key, _)| key).collect();
+        for key in expired {
+            let Some(attempt) = engine.running.get(key) else {
                 continue;
             };
+            let task_id = attempt.task.id;
             if attempt.task.control.abandon() {
                 log::error!(
                     "task {task_id} ({}) is still running {:?} after its deadline (stuck outside Python, e.g. in C code); \

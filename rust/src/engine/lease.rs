@@ -88,9 +88,9 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
                     engine.worker_id(),
                     engine.config.lease_ttl
                 );
-                for (task_id, attempt) in engine.running.snapshot() {
+                for attempt in engine.running.snapshot() {
                     attempt.task.control.cancel();
-                    dispatcher.cancel(task_id);
+                    dispatcher.cancel(attempt.task.key);
                 }
                 match register(&engine, &hostname, &version).await {
                     Ok(id) => {
@@ -118,20 +118,23 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
 /// committed) or a result that could not be written: seen unknown twice in a row (a heartbeat
 /// apart, long after any claim or result in flight arrived), it goes back to the queue at once
 /// instead of waiting for its deadline. Returns the attempts unknown this time.
-async fn reconcile(engine: &Engine, previous: &HashSet<(i64, i32)>) -> Result<HashSet<(i64, i32)>> {
+async fn reconcile(engine: &Engine, previous: &HashSet<(i64, i64)>) -> Result<HashSet<(i64, i64)>> {
     let conn = engine.pool.get().await?;
     let statement = conn.prepare_cached(sql::RUNNING_FOR_WORKER).await?;
     let rows = conn.query(&statement, &[&engine.worker_id()]).await?;
-    let unknown: HashSet<(i64, i32)> = rows
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .filter(|&(id, attempt)| !engine.knows(id, attempt))
-        .collect();
-    let (ids, attempts): (Vec<i64>, Vec<i32>) = unknown.intersection(previous).copied().unzip();
+    let known = engine.known_attempts();
+    let mut unknown = HashSet::new();
+    for row in &rows {
+        let attempt: (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if !known.contains(&attempt) {
+            unknown.insert(attempt);
+        }
+    }
+    let (ids, tokens): (Vec<i64>, Vec<i64>) = unknown.intersection(previous).copied().unzip();
     if !ids.is_empty() {
         let statement = conn.prepare_cached(sql::RELEASE_LOST).await?;
         let released: i64 = conn
-            .query_one(&statement, &[&engine.worker_id(), &ids, &attempts])
+            .query_one(&statement, &[&engine.worker_id(), &ids, &tokens])
             .await?
             .get(0);
         if released > 0 {

@@ -110,9 +110,9 @@ async fn route_notifications(
             }
             ListenEvent::Notification { channel, payload } if channel == sql::CHANNEL_CANCEL => {
                 let Ok(task_id) = payload.parse::<i64>() else { continue };
-                if let Some(attempt) = engine.running.get(task_id) {
+                for attempt in engine.running.of_task(task_id) {
                     attempt.task.control.cancel();
-                    dispatcher.cancel(task_id);
+                    dispatcher.cancel(attempt.task.key);
                 }
             }
             ListenEvent::Notification { .. } => {}
@@ -135,7 +135,7 @@ pub async fn stop(engine: &Arc<Engine>, tasks: EngineTasks, grace: Duration) {
     let leftovers = engine.running.snapshot();
     let mut all_released = true;
     if !leftovers.is_empty() {
-        for (_, attempt) in &leftovers {
+        for attempt in &leftovers {
             attempt.task.control.release();
         }
         match release(engine, &leftovers).await {
@@ -164,12 +164,12 @@ pub async fn stop(engine: &Arc<Engine>, tasks: EngineTasks, grace: Duration) {
     log::info!("worker {} stopped", engine.worker_id());
 }
 
-async fn release(engine: &Engine, leftovers: &[(i64, crate::engine::running::RunningAttempt)]) -> Result<u64> {
-    let ids: Vec<i64> = leftovers.iter().map(|(id, _)| *id).collect();
-    let attempts: Vec<i32> = leftovers.iter().map(|(_, a)| a.task.attempt).collect();
+async fn release(engine: &Engine, leftovers: &[crate::engine::running::RunningAttempt]) -> Result<u64> {
+    let ids: Vec<i64> = leftovers.iter().map(|a| a.task.id).collect();
+    let tokens: Vec<i64> = leftovers.iter().map(|a| a.task.token).collect();
     let conn = engine.pool.get().await?;
     let row = conn
-        .query_one(sql::RELEASE, &[&ids, &attempts, &engine.worker_id()])
+        .query_one(sql::RELEASE, &[&ids, &tokens, &engine.worker_id()])
         .await?;
     let released: i64 = row.get(0);
     Ok(released as u64)

@@ -30,7 +30,7 @@ pub use config::WorkerConfig;
 pub use running::Running;
 pub use slots::{SlotKind, Slots};
 pub use stats::Stats;
-pub use task::{ClaimedTask, Decision, Failure, FailureKind};
+pub use task::{AttemptKey, ClaimedTask, Decision, Failure, FailureKind};
 pub use wake::Wake;
 
 use crate::db::connect::ConnectConfig;
@@ -41,9 +41,9 @@ pub trait Dispatch: Send + Sync + 'static {
     /// Start these attempts (never blocks). Each one must end with `Engine::finish_attempt`.
     fn dispatch(&self, kind: SlotKind, tasks: Vec<Arc<ClaimedTask>>);
     /// The attempt passed its deadline (its control is now timed out): interrupt it.
-    fn interrupt(&self, task_id: i64);
+    fn interrupt(&self, key: AttemptKey);
     /// A cancel was requested for this running attempt (its `cancelled` flag is already set).
-    fn cancel(&self, task_id: i64);
+    fn cancel(&self, key: AttemptKey);
     /// The attempt is still running long after its deadline and the engine gave up on it: free
     /// the executor capacity it holds (a replacement thread), and finalize the attempt as timed
     /// out (running the failure hook if it was the last attempt), then `finish_attempt` it.
@@ -54,7 +54,8 @@ pub trait Dispatch: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct Completion {
     pub task_id: i64,
-    pub attempt: i32,
+    /// The attempt's claim token: the fence of every write about it.
+    pub token: i64,
     pub decision: Decision,
     pub failure: Option<Failure>,
 }
@@ -70,9 +71,9 @@ pub struct Engine {
     /// Database clock minus local clock, in ms: timers convert database times with it.
     clock_offset_ms: AtomicI64,
     completions: mpsc::UnboundedSender<Completion>,
-    /// Tasks whose result was handed to the batcher but is not written yet (reconciliation must
-    /// not mistake them for lost attempts).
-    unrecorded: Mutex<HashSet<i64>>,
+    /// Attempts (id, claim token) whose result was handed to the batcher but is not written yet
+    /// (reconciliation must not mistake them for lost attempts).
+    unrecorded: Mutex<HashSet<(i64, i64)>>,
     wakes: mpsc::UnboundedSender<Wake>,
     /// True once the worker stops claiming.
     stopping: watch::Sender<bool>,
@@ -151,36 +152,46 @@ impl Engine {
         self.unrecorded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(completion.task_id);
+            .insert((completion.task_id, completion.token));
         if self.completions.send(completion).is_err() {
             // Only after a stop: the attempt was released (or will be rescued) already.
             log::debug!("a result arrived after the worker stopped; it is dropped");
         }
     }
 
-    /// The batcher wrote (or gave up on) these results.
-    pub fn recorded(&self, task_ids: impl IntoIterator<Item = i64>) {
+    /// The batcher wrote (or gave up on) the results of these attempts (id, claim token).
+    pub fn recorded(&self, attempts: impl IntoIterator<Item = (i64, i64)>) {
         let mut unrecorded = self.unrecorded.lock().unwrap_or_else(PoisonError::into_inner);
-        for id in task_ids {
-            unrecorded.remove(&id);
+        for attempt in attempts {
+            unrecorded.remove(&attempt);
         }
     }
 
-    /// Whether this worker knows of the attempt: running, or its result not yet written.
+    /// The attempts (id, claim token) this worker knows of: running, or their result not yet
+    /// written.
     #[must_use]
-    pub fn knows(&self, task_id: i64, attempt: i32) -> bool {
-        self.running.get(task_id).is_some_and(|a| a.task.attempt == attempt)
-            || self
-                .unrecorded
+    pub fn known_attempts(&self) -> HashSet<(i64, i64)> {
+        let mut known: HashSet<(i64, i64)> = self
+            .running
+            .snapshot()
+            .iter()
+            .map(|a| (a.task.id, a.task.token))
+            .collect();
+        known.extend(
+            self.unrecorded
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .contains(&task_id)
+                .iter()
+                .copied(),
+        );
+        known
     }
 
     /// The attempt's executor is done with it (its result, if any, was handed to `complete`).
-    pub fn finish_attempt(&self, task_id: i64, kind: SlotKind) {
-        self.running.remove(task_id);
-        self.slots.release(kind);
+    pub fn finish_attempt(&self, key: AttemptKey, kind: SlotKind) {
+        if self.running.remove(key).is_some() {
+            self.slots.release(kind);
+        }
     }
 
     #[must_use]

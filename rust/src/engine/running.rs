@@ -1,4 +1,5 @@
-//! The attempts running in this worker, with their deadlines in a timer heap.
+//! The attempts running in this worker (keyed by `AttemptKey`: one task can have an old attempt
+//! winding down beside a new one), with their deadlines in a timer heap.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -7,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::engine::slots::SlotKind;
-use crate::engine::task::ClaimedTask;
+use crate::engine::task::{AttemptKey, ClaimedTask};
 use crate::schedule::TimerHeap;
 
 #[derive(Debug, Clone)]
@@ -18,8 +19,8 @@ pub struct RunningAttempt {
 
 #[derive(Default)]
 struct Inner {
-    attempts: HashMap<i64, RunningAttempt>,
-    deadlines: TimerHeap<i64, DateTime<Utc>>,
+    attempts: HashMap<AttemptKey, RunningAttempt>,
+    deadlines: TimerHeap<AttemptKey, DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -36,22 +37,23 @@ impl Running {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn insert(&self, task_id: i64, attempt: RunningAttempt) {
+    pub fn insert(&self, attempt: RunningAttempt) {
         let mut inner = self.lock();
+        let key = attempt.task.key;
         let deadline = attempt.task.deadline;
         let earlier = inner.deadlines.peek().is_none_or(|(_, due)| deadline < due);
-        inner.deadlines.insert(task_id, deadline);
-        inner.attempts.insert(task_id, attempt);
+        inner.deadlines.insert(key, deadline);
+        inner.attempts.insert(key, attempt);
         drop(inner);
         if earlier {
             self.deadline_changed.notify_one();
         }
     }
 
-    pub fn remove(&self, task_id: i64) -> Option<RunningAttempt> {
+    pub fn remove(&self, key: AttemptKey) -> Option<RunningAttempt> {
         let mut inner = self.lock();
-        inner.deadlines.remove(&task_id);
-        let removed = inner.attempts.remove(&task_id);
+        inner.deadlines.remove(&key);
+        let removed = inner.attempts.remove(&key);
         let empty = inner.attempts.is_empty();
         drop(inner);
         if empty {
@@ -61,8 +63,19 @@ impl Running {
     }
 
     #[must_use]
-    pub fn get(&self, task_id: i64) -> Option<RunningAttempt> {
-        self.lock().attempts.get(&task_id).cloned()
+    pub fn get(&self, key: AttemptKey) -> Option<RunningAttempt> {
+        self.lock().attempts.get(&key).cloned()
+    }
+
+    /// Every attempt of task `task_id` running here (usually none or one).
+    #[must_use]
+    pub fn of_task(&self, task_id: i64) -> Vec<RunningAttempt> {
+        self.lock()
+            .attempts
+            .values()
+            .filter(|a| a.task.id == task_id)
+            .cloned()
+            .collect()
     }
 
     #[must_use]
@@ -75,10 +88,10 @@ impl Running {
         self.len() == 0
     }
 
-    /// Every running attempt (id, attempt).
+    /// Every running attempt.
     #[must_use]
-    pub fn snapshot(&self) -> Vec<(i64, RunningAttempt)> {
-        self.lock().attempts.iter().map(|(id, a)| (*id, a.clone())).collect()
+    pub fn snapshot(&self) -> Vec<RunningAttempt> {
+        self.lock().attempts.values().cloned().collect()
     }
 
     #[must_use]
@@ -87,11 +100,11 @@ impl Running {
     }
 
     /// Remove from the deadline heap (not from the running set) every attempt due by `now`.
-    pub fn pop_due_deadlines(&self, now: DateTime<Utc>) -> Vec<(i64, RunningAttempt)> {
+    pub fn pop_due_deadlines(&self, now: DateTime<Utc>) -> Vec<RunningAttempt> {
         let mut inner = self.lock();
-        let due: Vec<i64> = inner.deadlines.pop_due(now).map(|(id, _)| id).collect();
+        let due: Vec<AttemptKey> = inner.deadlines.pop_due(now).map(|(key, _)| key).collect();
         due.into_iter()
-            .filter_map(|id| inner.attempts.get(&id).map(|a| (id, a.clone())))
+            .filter_map(|key| inner.attempts.get(&key).cloned())
             .collect()
     }
 }

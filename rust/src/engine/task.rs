@@ -2,7 +2,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,10 +21,30 @@ pub mod attempt_state {
     pub const ABANDONED: u8 = 3;
 }
 
+/// Names one attempt inside this process: the key of every in-memory structure that tracks
+/// attempts (running set, unrecorded results, executor threads, the asyncio bridge). Task ids
+/// are not enough: after a lease loss or a release, a worker can run a new attempt of a task
+/// while the old one is still winding down.
+pub type AttemptKey = u64;
+
+static NEXT_ATTEMPT_KEY: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh, process-unique attempt key (never 0, which means "none" in thread slots).
+#[must_use]
+pub fn next_attempt_key() -> AttemptKey {
+    NEXT_ATTEMPT_KEY.fetch_add(1, Ordering::Relaxed)
+}
+
 /// One attempt handed to an executor.
 #[derive(Debug, Clone)]
 pub struct ClaimedTask {
     pub id: i64,
+    /// The row's `claim_token` as this claim set it: bumped by every claim and never decremented,
+    /// so (id, token) names this attempt in the database forever; every write about the attempt
+    /// is fenced on it.
+    pub token: i64,
+    /// This attempt's key in the worker's in-memory structures.
+    pub key: AttemptKey,
     pub name: String,
     /// JSON text of the parameters.
     pub payload: Vec<u8>,
@@ -226,6 +246,8 @@ mod tests {
     fn task(attempt: i32, max_attempts: i32) -> ClaimedTask {
         ClaimedTask {
             id: 1,
+            token: 1,
+            key: next_attempt_key(),
             name: "t".into(),
             payload: b"{}".to_vec(),
             attempt,

@@ -37,8 +37,25 @@ fn is_aware(value: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(!value.call_method0("utcoffset")?.is_none())
 }
 
+/// How deeply lists and dicts may nest in a parameter: deeper is almost surely a value that
+/// contains itself, which would otherwise recurse until the stack overflows.
+pub const MAX_NESTING: usize = 100;
+
+fn too_deep(position: usize) -> PyErr {
+    PyValueError::new_err(format!(
+        "parameter ${position}: lists/dicts nested more than {MAX_NESTING} levels deep (does the value contain itself?)"
+    ))
+}
+
 /// Convert one statement parameter. `position` is 1-based, for messages.
 pub fn to_sql_value(value: &Bound<'_, PyAny>, position: usize) -> PyResult<SqlValue> {
+    to_sql_value_at(value, position, 0)
+}
+
+fn to_sql_value_at(value: &Bound<'_, PyAny>, position: usize, depth: usize) -> PyResult<SqlValue> {
+    if depth > MAX_NESTING {
+        return Err(too_deep(position));
+    }
     let py = value.py();
     if value.is_none() {
         return Ok(SqlValue::Null);
@@ -85,12 +102,12 @@ pub fn to_sql_value(value: &Bound<'_, PyAny>, position: usize) -> PyResult<SqlVa
             .map_err(|err| PyValueError::new_err(format!("parameter ${position}: invalid UUID: {err}")));
     }
     if value.is_instance_of::<PyDict>() {
-        return Ok(SqlValue::Json(to_json(value, position)?));
+        return Ok(SqlValue::Json(to_json(value, position, depth)?));
     }
     if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         let items = value
             .try_iter()?
-            .map(|item| to_sql_value(&item?, position))
+            .map(|item| to_sql_value_at(&item?, position, depth + 1))
             .collect::<PyResult<Vec<_>>>()?;
         return Ok(SqlValue::List(items));
     }
@@ -103,7 +120,10 @@ pub fn to_sql_value(value: &Bound<'_, PyAny>, position: usize) -> PyResult<SqlVa
 
 /// A dict/list parameter as JSON. Only JSON's own types are allowed inside, so what is stored is
 /// exactly what `json.loads` gives back.
-fn to_json(value: &Bound<'_, PyAny>, position: usize) -> PyResult<serde_json::Value> {
+fn to_json(value: &Bound<'_, PyAny>, position: usize, depth: usize) -> PyResult<serde_json::Value> {
+    if depth > MAX_NESTING {
+        return Err(too_deep(position));
+    }
     if value.is_none() {
         return Ok(serde_json::Value::Null);
     }
@@ -133,14 +153,14 @@ fn to_json(value: &Bound<'_, PyAny>, position: usize) -> PyResult<serde_json::Va
             let key = key
                 .cast::<PyString>()
                 .map_err(|_| PyTypeError::new_err(format!("parameter ${position}: JSON object keys must be str")))?;
-            map.insert(key.to_str()?.to_owned(), to_json(&item, position)?);
+            map.insert(key.to_str()?.to_owned(), to_json(&item, position, depth + 1)?);
         }
         return Ok(map.into());
     }
     if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
         let items = value
             .try_iter()?
-            .map(|item| to_json(&item?, position))
+            .map(|item| to_json(&item?, position, depth + 1))
             .collect::<PyResult<Vec<_>>>()?;
         return Ok(items.into());
     }

@@ -16,6 +16,7 @@ WITH claimed AS (
     UPDATE anclax.tasks AS t
     SET status = 'running',
         attempts = t.attempts + 1,
+        claim_token = t.claim_token + 1,
         worker_id = $1,
         started_at = now(),
         deadline_at = now() + t.timeout_ms * interval '1 millisecond'
@@ -52,10 +53,10 @@ WITH claimed AS (
         )
     )
     RETURNING t.id, t.name, t.payload, t.attempts, t.max_attempts, t.retry_intervals_ms, t.labels,
-              t.deadline_at, t.priority, t.run_at, t.timeout_ms, t.lane
+              t.deadline_at, t.priority, t.run_at, t.timeout_ms, t.lane, t.claim_token
 )
 SELECT id, name, payload, attempts, max_attempts, retry_intervals_ms, labels, deadline_at, priority, run_at,
-       timeout_ms, lane, NULL::timestamptz AS next_due
+       timeout_ms, lane, NULL::timestamptz AS next_due, claim_token
 FROM claimed
 UNION ALL
 -- One descent of tasks_lane_idx per lane, starting past now: these rows are never claimable now.
@@ -64,5 +65,6 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, l.lane,
         FROM anclax.tasks AS c
         WHERE c.lane = l.lane AND c.status = 'pending' AND c.run_at > now()
         ORDER BY c.run_at
-        LIMIT 1)
+        LIMIT 1),
+       NULL
 FROM unnest($6::integer[]) AS l(lane)

@@ -1,12 +1,13 @@
--- Finalize successful attempts: ($1 ids, $2 the attempt each one reports). Fenced: a task whose
--- lease was lost (rescued, re-claimed) no longer matches and keeps its newer state.
+-- Finalize successful attempts: ($1 ids, $2 the claim token of each one's attempt). Fenced: a
+-- task whose lease was lost (rescued, released, re-claimed) has a newer token, no longer matches
+-- and keeps its newer state.
 -- A cancel requested while the attempt ran wins over success.
 WITH done AS (
     UPDATE anclax.tasks AS t
     SET status = CASE WHEN t.cancel_requested THEN 'cancelled' ELSE 'completed' END,
         finished_at = now()
-    FROM unnest($1::bigint[], $2::integer[]) AS c(id, attempt)
-    WHERE t.id = c.id AND t.attempts = c.attempt AND t.status = 'running'
+    FROM unnest($1::bigint[], $2::bigint[]) AS c(id, token)
+    WHERE t.id = c.id AND t.claim_token = c.token AND t.status = 'running'
     RETURNING t.id, t.status, t.attempts
 ), cancelled AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, worker_id)

@@ -1,11 +1,11 @@
 -- Finalize failed attempts that need no hook, in one statement: retries go back to pending at
--- now() + their delay, permanent failures become failed. Per row: $1 id, $2 attempt, $3 fail
+-- now() + their delay, permanent failures become failed. Per row: $1 id, $2 claim token, $3 fail
 -- (permanent), $4 retry delay in ms, $5 message, $6 traceback, $7 write a TaskError event;
 -- $8 the reporting worker. Fenced like complete.sql; a requested cancel turns the row cancelled.
 WITH input AS (
     SELECT *
-    FROM unnest($1::bigint[], $2::integer[], $3::boolean[], $4::bigint[], $5::text[], $6::text[], $7::boolean[])
-         AS i(id, attempt, fail, delay_ms, message, traceback, error_event)
+    FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::bigint[], $5::text[], $6::text[], $7::boolean[])
+         AS i(id, token, fail, delay_ms, message, traceback, error_event)
 ), upd AS (
     UPDATE anclax.tasks AS t
     SET status = CASE WHEN t.cancel_requested THEN 'cancelled' WHEN i.fail THEN 'failed' ELSE 'pending' END,
@@ -17,7 +17,7 @@ WITH input AS (
         attempts = CASE WHEN t.max_attempts >= 0 THEN least(t.attempts, t.max_attempts) ELSE t.attempts END,
         last_error = i.message
     FROM input AS i
-    WHERE t.id = i.id AND t.attempts = i.attempt AND t.status = 'running'
+    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running'
     RETURNING t.id, t.status, t.run_at, t.attempts, i.message, i.traceback, i.error_event, t.lane
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, traceback, worker_id)

@@ -1,5 +1,5 @@
 -- Graceful shutdown: hand attempts still running after the grace period back to the queue at once
--- ($1 ids, $2 attempts, $3 worker). The interrupted attempt does not count against max_attempts:
+-- ($1 ids, $2 their claim tokens, $3 worker). The interrupted attempt does not count against max_attempts:
 -- the worker chose to stop, the task did not fail (a crash, by contrast, counts: see rescue.sql).
 WITH released AS (
     UPDATE anclax.tasks AS t
@@ -9,9 +9,9 @@ WITH released AS (
         worker_id = NULL,
         finished_at = CASE WHEN t.cancel_requested THEN now() END,
         last_error = 'released: the worker shut down before the attempt finished'
-    FROM unnest($1::bigint[], $2::integer[]) AS c(id, attempt)
-    WHERE t.id = c.id AND t.attempts = c.attempt AND t.status = 'running'
-    RETURNING t.id, c.attempt, t.status
+    FROM unnest($1::bigint[], $2::bigint[]) AS c(id, token)
+    WHERE t.id = c.id AND t.claim_token = c.token AND t.status = 'running'
+    RETURNING t.id, t.attempts + CASE WHEN t.cancel_requested THEN 0 ELSE 1 END AS attempt, t.status
 ), events AS (
     INSERT INTO anclax.events (task_id, kind, attempt, message, worker_id)
     SELECT id, CASE WHEN status = 'cancelled' THEN 'TaskCancelled' ELSE 'TaskError' END, attempt,

@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple, PyType};
 
 use crate::engine::SlotKind;
-use crate::engine::task::{ClaimedTask, Failure, FailureKind, Finish};
+use crate::engine::task::{AttemptKey, ClaimedTask, Failure, FailureKind, Finish};
 use crate::py::executor::{Executor, outcome};
 
 static CANCELLED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -55,9 +55,9 @@ impl AsyncTasks {
         }
     }
 
-    pub fn cancel(&self, py: Python<'_>, task_id: i64) {
-        if let Err(err) = self.bridge.call_method1(py, "cancel", (task_id,)) {
-            log::warn!("cancelling coroutine of task {task_id} failed: {err}");
+    pub fn cancel(&self, py: Python<'_>, key: AttemptKey) {
+        if let Err(err) = self.bridge.call_method1(py, "cancel", (key,)) {
+            log::warn!("cancelling the coroutine of attempt {key} failed: {err}");
         }
     }
 
@@ -107,7 +107,9 @@ fn prepare<'py>(py: Python<'py>, executor: &Executor, task: &ClaimedTask) -> Res
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let params = outcome::decode_params(py, handler, task)?;
     let ctx = outcome::make_context(py, handler, task).map_err(|err| outcome::classify(py, &err))?;
-    let id = task.id.into_pyobject(py).map_err(|never| match never {})?.into_any();
+    // The bridge knows attempts by their key: two attempts of one task can overlap (an old one
+    // winding down after a lease loss while the task was claimed again).
+    let id = task.key.into_pyobject(py).map_err(|never| match never {})?.into_any();
     PyTuple::new(
         py,
         [
@@ -128,12 +130,12 @@ pub struct AsyncDone {
 
 #[pymethods]
 impl AsyncDone {
-    #[pyo3(signature = (task_id, error=None))]
-    fn __call__(&self, py: Python<'_>, task_id: i64, error: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    #[pyo3(signature = (key, error=None))]
+    fn __call__(&self, py: Python<'_>, key: AttemptKey, error: Option<Bound<'_, PyAny>>) -> PyResult<()> {
         let Some(executor) = self.executor.upgrade() else {
             return Ok(());
         };
-        let Some(attempt) = executor.engine.running.get(task_id) else {
+        let Some(attempt) = executor.engine.running.get(key) else {
             return Ok(());
         };
         let failure = match error {
@@ -164,9 +166,9 @@ impl Executor {
         self.record_off_thread(SlotKind::Async, task, failure);
     }
 
-    pub(super) fn cancel_coroutine(&self, py: Python<'_>, task_id: i64) {
+    pub(super) fn cancel_coroutine(&self, py: Python<'_>, key: AttemptKey) {
         if let Some(tasks) = self.async_tasks.get() {
-            tasks.cancel(py, task_id);
+            tasks.cancel(py, key);
         }
     }
 }

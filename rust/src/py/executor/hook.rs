@@ -6,10 +6,10 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use crate::backoff::Backoff;
-use crate::db::transaction::Transaction;
 use crate::engine::failure_tx::{self, FailureStart};
 use crate::engine::stats::Stats;
-use crate::engine::task::{ClaimedTask, Failure};
+use crate::engine::Completion;
+use crate::engine::task::{ClaimedTask, Decision, Failure};
 use crate::error::Error;
 use crate::py::executor::handlers::Handler;
 use crate::py::executor::{Executor, outcome};
@@ -40,10 +40,25 @@ pub fn run_failure_transaction(
                 py.detach(|| std::thread::sleep(delay));
             }
             Err(err) => {
+                // Retrying the same transaction would fail the same way: record the failure
+                // without the hook instead, so the task still ends (a task left running would be
+                // released and run again, past its max_attempts).
                 log::error!(
-                    "failure transaction of task {} failed: {err}; the task stays running until rescued",
+                    "failure transaction of task {} failed: {err}; recording the failure without the hook",
                     task.id
                 );
+                let mut failure = failure.clone();
+                failure.message = format!(
+                    "{} (the failure hook's transaction failed and was rolled back: {err})",
+                    failure.message
+                );
+                executor.engine.complete(Completion {
+                    task_id: task.id,
+                    token: task.token,
+                    decision: Decision::Fail { error_event },
+                    failure: Some(failure),
+                });
+                Stats::add(&executor.engine.stats.hooks_failed, 1);
                 return;
             }
         }
@@ -69,7 +84,7 @@ fn try_once(
             .runtime
             .block_on(failure_tx::begin(&engine.pool, task, failure, error_event, worker))
     })?;
-    let (conn, attempts) = match start {
+    let (tx, attempts) = match start {
         FailureStart::LeaseLost => {
             Stats::add(&engine.stats.discarded_results, 1);
             return Ok(());
@@ -78,21 +93,18 @@ fn try_once(
             Stats::add(&engine.stats.cancelled, 1);
             return Ok(());
         }
-        FailureStart::Failed { conn, attempts } => (*conn, attempts),
+        FailureStart::Failed { tx, attempts } => (*tx, attempts),
     };
-    let shared = Arc::new(tokio::sync::Mutex::new(Some(Transaction::from_open(conn))));
+    let shared = Arc::new(tokio::sync::Mutex::new(Some(tx)));
     let hook_error = call_hook(py, executor, handler, task, &shared);
-    let (conn, sql_failure) = py.detach(|| {
+    let (tx, sql_failure) = py.detach(|| {
         executor.runtime.block_on(async {
             let mut guard = shared.lock().await;
-            let mut tx = guard
+            let tx = guard
                 .take()
                 .ok_or_else(|| Error::Invalid("the hook's transaction vanished".to_owned()))?;
             let failure = tx.failure().map(str::to_owned);
-            let conn = tx
-                .take_connection()
-                .ok_or_else(|| Error::Invalid("the hook's transaction was closed".to_owned()))?;
-            Ok::<_, Error>((conn, failure))
+            Ok::<_, Error>((tx, failure))
         })
     })?;
     let hook_error = hook_error.or_else(|| {
@@ -110,7 +122,7 @@ fn try_once(
     py.detach(|| {
         executor
             .runtime
-            .block_on(failure_tx::finish(conn, task.id, attempts, hook_error, worker))
+            .block_on(failure_tx::finish(tx, task.id, attempts, hook_error, worker))
     })?;
     Stats::add(&engine.stats.failed, 1);
     Stats::add(&engine.stats.hooks_run, 1);

@@ -7,13 +7,13 @@ use std::sync::{Mutex, PoisonError, Weak};
 use pyo3::prelude::*;
 use pyo3::type_object::PyTypeInfo;
 
-use crate::engine::SlotKind;
+use crate::engine::{AttemptKey, SlotKind};
 use crate::py::errors::TaskTimeout;
 use crate::py::executor::Executor;
 
 pub enum Request {
-    Timeout(i64),
-    CancelAsync(i64),
+    Timeout(AttemptKey),
+    CancelAsync(AttemptKey),
 }
 
 pub struct Interrupter {
@@ -60,16 +60,16 @@ fn serve(executor: &Weak<Executor>, receiver: &Receiver<Request>) {
 
 fn handle(py: Python<'_>, executor: &Executor, request: Request) {
     match request {
-        Request::Timeout(task_id) => match executor.engine.running.get(task_id).map(|a| a.kind) {
+        Request::Timeout(key) => match executor.engine.running.get(key).map(|a| a.kind) {
             Some(SlotKind::Sync) => {
-                if let Some(ident) = executor.threads.ident_running(task_id) {
+                if let Some(ident) = executor.threads.ident_running(key) {
                     raise_timeout(py, ident);
                 }
             }
-            Some(SlotKind::Async) => executor.cancel_coroutine(py, task_id),
+            Some(SlotKind::Async) => executor.cancel_coroutine(py, key),
             None => {}
         },
-        Request::CancelAsync(task_id) => executor.cancel_coroutine(py, task_id),
+        Request::CancelAsync(key) => executor.cancel_coroutine(py, key),
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use pyo3::prelude::*;
 
 use crate::engine::stats::TaskMetrics;
-use crate::engine::task::{ClaimedTask, Decision, Failure, Finish, decide};
+use crate::engine::task::{AttemptKey, ClaimedTask, Decision, Failure, Finish, decide};
 use crate::engine::{Completion, Dispatch, Engine, SlotKind};
 use crate::runtime::RuntimeHandle;
 use crate::work_queue::WorkQueue;
@@ -163,13 +163,13 @@ impl Executor {
             (_, _, failure) => {
                 self.engine.complete(Completion {
                     task_id: task.id,
-                    attempt: task.attempt,
+                    token: task.token,
                     decision,
                     failure,
                 });
             }
         }
-        self.engine.finish_attempt(task.id, kind);
+        self.engine.finish_attempt(task.key, kind);
     }
 
     /// Off the executor threads (the event loop): a failure hook is queued for a thread.
@@ -182,11 +182,11 @@ impl Executor {
             self.observe(&task, &decision, failure.as_ref());
             self.engine.complete(Completion {
                 task_id: task.id,
-                attempt: task.attempt,
+                token: task.token,
                 decision,
                 failure,
             });
-            self.engine.finish_attempt(task.id, kind);
+            self.engine.finish_attempt(task.key, kind);
         }
     }
 
@@ -265,24 +265,19 @@ impl Dispatch for Executor {
         }
     }
 
-    fn interrupt(&self, task_id: i64) {
-        self.interrupts.request(interrupt::Request::Timeout(task_id));
+    fn interrupt(&self, key: AttemptKey) {
+        self.interrupts.request(interrupt::Request::Timeout(key));
     }
 
-    fn cancel(&self, task_id: i64) {
-        if self
-            .engine
-            .running
-            .get(task_id)
-            .is_some_and(|a| a.kind == SlotKind::Async)
-        {
-            self.interrupts.request(interrupt::Request::CancelAsync(task_id));
+    fn cancel(&self, key: AttemptKey) {
+        if self.engine.running.get(key).is_some_and(|a| a.kind == SlotKind::Async) {
+            self.interrupts.request(interrupt::Request::CancelAsync(key));
         }
     }
 
     fn abandon(&self, kind: SlotKind, task: Arc<ClaimedTask>) {
         if kind == SlotKind::Sync {
-            self.threads.replace_thread_running(task.id);
+            self.threads.replace_thread_running(task.key);
         }
         let failure = outcome::timeout_failure(&task, true);
         self.queue.push_all([Job::Finalize {

@@ -1,11 +1,11 @@
 //! The executor threads. Each attaches to the interpreter once and detaches only to wait for work.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use pyo3::prelude::*;
 
-use crate::engine::task::ClaimedTask;
+use crate::engine::task::{AttemptKey, ClaimedTask};
 use crate::py::executor::Executor;
 
 /// One executor thread, as seen by the interrupter.
@@ -13,9 +13,9 @@ use crate::py::executor::Executor;
 pub struct ThreadSlot {
     /// `threading.get_ident()` of the thread, the target of `PyThreadState_SetAsyncExc`.
     ident: AtomicU64,
-    /// The task whose Python code the thread is inside (0: none). Written only with the GIL
-    /// held, so the interrupter (which holds the GIL too) never hits the wrong task.
-    current: AtomicI64,
+    /// The attempt (`AttemptKey`) whose Python code the thread is inside (0: none). Written only
+    /// with the GIL held, so the interrupter (which holds the GIL too) never hits the wrong attempt.
+    current: AtomicU64,
     /// A replacement took over: the thread exits as soon as its stuck task returns.
     abandoned: AtomicBool,
 }
@@ -27,7 +27,7 @@ impl ThreadSlot {
     pub fn run_interruptibly<T>(&self, task: &ClaimedTask, call: impl FnOnce() -> T) -> T {
         // (A deadline that passed before the call starts still gets the task interrupted: the
         // interrupter finds `current` set once it gets the GIL, which this thread holds now.)
-        self.current.store(task.id, Ordering::Release);
+        self.current.store(task.key, Ordering::Release);
         let result = call();
         self.current.store(0, Ordering::Release);
         if task.control.is_timed_out() {
@@ -80,20 +80,20 @@ impl ThreadPool {
         Ok(())
     }
 
-    /// The thread inside `task_id`'s code (call with the GIL held).
-    pub fn ident_running(&self, task_id: i64) -> Option<u64> {
+    /// The thread inside the code of attempt `key` (call with the GIL held).
+    pub fn ident_running(&self, key: AttemptKey) -> Option<u64> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         slots
             .iter()
-            .find(|s| s.current.load(Ordering::Acquire) == task_id)
+            .find(|s| s.current.load(Ordering::Acquire) == key)
             .map(|s| s.ident.load(Ordering::Acquire))
     }
 
-    /// The thread running `task_id` is stuck: let it go and start a replacement.
-    pub fn replace_thread_running(&self, task_id: i64) {
+    /// The thread running attempt `key` is stuck: let it go and start a replacement.
+    pub fn replace_thread_running(&self, key: AttemptKey) {
         let stuck = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let position = slots.iter().position(|s| s.current.load(Ordering::Acquire) == task_id);
+            let position = slots.iter().position(|s| s.current.load(Ordering::Acquire) == key);
             position.map(|i| slots.swap_remove(i))
         };
         if let Some(stuck) = stuck {
