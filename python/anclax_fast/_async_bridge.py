@@ -47,9 +47,7 @@ class AsyncBridge:
         for key, method, ctx, params in jobs:
             self._tasks[key] = self._loop.create_task(self._execute(key, method, ctx, params))
 
-    async def _execute(
-        self, key: int, method: Callable[[Any, Any], Awaitable[None]], ctx: Any, params: Any
-    ) -> None:
+    async def _execute(self, key: int, method: Callable[[Any, Any], Awaitable[None]], ctx: Any, params: Any) -> None:
         error: BaseException | None = None
         try:
             await method(ctx, params)

@@ -63,6 +63,10 @@ class Gates:
             raise
 
 
+def options(extra: dict[str, Any]) -> dict[str, Any]:
+    return {**FAST, **extra}
+
+
 def run(client: Client, name: str, **options: Any) -> int:
     return Runner(client)._enqueue(SPEC.task(name), Params(), **options)  # pyright: ignore[reportPrivateUsage]
 
@@ -94,7 +98,7 @@ def heartbeats(client: Client, worker: Worker, n: int) -> None:
 
     for _ in range(n):
         last = beat()
-        wait_until(lambda: beat() != last, timeout=10)
+        wait_until(lambda last=last: beat() != last, timeout=10)
 
 
 @pytest.fixture
@@ -105,7 +109,7 @@ def gates() -> Gates:
 @pytest.fixture
 def worker(client: Client, gates: Gates) -> Iterator[Worker]:
     # lease_ttl 3 s: a heartbeat (and a reconciliation) every second.
-    with Worker(client, gates, SPEC, **{**FAST, "concurrency": 4, "async_concurrency": 4}) as w:
+    with Worker(client, gates, SPEC, **options({"concurrency": 4, "async_concurrency": 4})) as w:
         yield w
 
 

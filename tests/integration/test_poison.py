@@ -86,7 +86,7 @@ def poison() -> Poison:
 def worker(client: Client, poison: Poison) -> Generator[Worker]:
     with client.transaction() as tx:
         tx.execute("CREATE TABLE poison_audit (task_id bigint, note text)")
-    worker = Worker(client, poison, SPEC, **{**FAST, "concurrency": 8, "lease_ttl": 3.0})
+    worker = Worker(client, poison, SPEC, **options({"concurrency": 8, "lease_ttl": 3.0}))
     worker.start()
     try:
         yield worker
@@ -94,13 +94,15 @@ def worker(client: Client, poison: Poison) -> Generator[Worker]:
         worker.stop()
 
 
+def options(extra: dict[str, Any]) -> dict[str, Any]:
+    return {**FAST, **extra}
+
+
 def run(client: Client, name: str, params: Params | None = None, **options: Any) -> int:
     return Runner(client)._enqueue(SPEC.task(name), params or Params(), **options)  # pyright: ignore[reportPrivateUsage]
 
 
-def test_nul_in_the_exception_fails_and_retries_like_any_error(
-    client: Client, worker: Worker, poison: Poison
-) -> None:
+def test_nul_in_the_exception_fails_and_retries_like_any_error(client: Client, worker: Worker, poison: Poison) -> None:
     task_id = run(client, "NulError")
     info = client.wait(task_id, timeout=15)
     assert (info.status, info.attempts) == ("failed", 2)
@@ -151,7 +153,8 @@ def test_a_hooks_rollback_is_refused_and_the_failure_stands(client: Client, work
 
 
 @pytest.mark.parametrize(
-    "statement", ["COMMIT", "rollback", "BEGIN", "SAVEPOINT s", "RELEASE SAVEPOINT s", "START TRANSACTION", "END", "ABORT"]
+    "statement",
+    ["COMMIT", "rollback", "BEGIN", "SAVEPOINT s", "RELEASE SAVEPOINT s", "START TRANSACTION", "END", "ABORT"],
 )
 def test_client_transactions_refuse_transaction_control(client: Client, statement: str) -> None:
     with client.transaction() as tx:
@@ -174,9 +177,7 @@ def test_a_parameter_that_contains_itself_is_a_value_error(client: Client) -> No
         assert tx.fetchval("SELECT $1::int", 7) == 7
 
 
-def test_a_row_the_completion_statement_rejects_loses_nothing(
-    client: Client, worker: Worker, poison: Poison
-) -> None:
+def test_a_row_the_completion_statement_rejects_loses_nothing(client: Client, worker: Worker, poison: Poison) -> None:
     # A retry delay too large for a timestamp makes the completion statement fail for that row
     # (hand-edited here: the API bounds intervals). Its batch mates still land, and so does it,
     # with its retry capped and a message that says why.
@@ -185,11 +186,9 @@ def test_a_row_the_completion_statement_rejects_loses_nothing(
     try:
         bad = run(client, "Together", Params(fail_times=1), labels=["held"])
         with client.transaction() as tx:
-            tx.execute(
-                "UPDATE anclax.tasks SET retry_intervals_ms = '{9000000000000000000}' WHERE id = $1", bad
-            )
+            tx.execute("UPDATE anclax.tasks SET retry_intervals_ms = '{9000000000000000000}' WHERE id = $1", bad)
         good = [run(client, "Together", Params(fail_times=i % 2), labels=["held"]) for i in range(others)]
-        with Worker(client, poison, SPEC, **{**FAST, "concurrency": others + 1, "labels": ["held"]}):
+        with Worker(client, poison, SPEC, **options({"concurrency": others + 1, "labels": ["held"]})):
             for task_id in good:
                 assert client.wait(task_id, timeout=15).status == "completed"
 

@@ -32,8 +32,12 @@ pub fn clean_owned(text: String) -> String {
 /// refused rather than rewritten, since a rewritten label would route the task elsewhere.
 #[must_use]
 pub fn nul_problem(what: &str, text: &str) -> Option<String> {
-    text.contains('\0')
-        .then(|| format!("{what} {:?} contains a NUL character, which Postgres text cannot store", clean(text)))
+    text.contains('\0').then(|| {
+        format!(
+            "{what} {:?} contains a NUL character, which Postgres text cannot store",
+            clean(text)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -99,7 +99,16 @@ impl Transaction {
 }
 
 /// The leading keywords of statements that end, open or restructure a transaction.
-const TRANSACTION_CONTROL: &[&str] = &["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "ABORT"];
+const TRANSACTION_CONTROL: &[&str] = &[
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "START",
+    "END",
+    "ABORT",
+];
 
 fn refuse_transaction_control(sql: &str) -> Result<()> {
     let words = leading_words(sql, 2);

@@ -110,8 +110,7 @@ async fn flush(
                     completion.task_id
                 );
                 let degraded = degraded(completion, &err);
-                if let Err(err) = write_retrying(engine, connection, std::slice::from_ref(&degraded), deadline).await
-                {
+                if let Err(err) = write_retrying(engine, connection, std::slice::from_ref(&degraded), deadline).await {
                     give_up(1, &err);
                 }
             }

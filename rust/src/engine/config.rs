@@ -90,7 +90,11 @@ impl WorkerConfig {
         if let Some(label) = self.labels.iter().find(|l| l.is_empty()) {
             return invalid(format!("labels must be non-empty strings, got {label:?}"));
         }
-        if let Some(problem) = self.labels.iter().find_map(|l| crate::db::text::nul_problem("label", l)) {
+        if let Some(problem) = self
+            .labels
+            .iter()
+            .find_map(|l| crate::db::text::nul_problem("label", l))
+        {
             return invalid(problem);
         }
         if self.pool_size < 3 {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use crate::backoff::Backoff;
+use crate::engine::Completion;
 use crate::engine::failure_tx::{self, FailureStart};
 use crate::engine::stats::Stats;
-use crate::engine::Completion;
 use crate::engine::task::{ClaimedTask, Decision, Failure};
 use crate::error::Error;
 use crate::py::executor::handlers::Handler;
