@@ -32,6 +32,7 @@ from anclax_fast.errors import (
     TaskNotFound,
     TaskTimeout,
     WaitTimeout,
+    WorkerFailed,
 )
 from anclax_fast.filters import TaskFilter
 from anclax_fast.spec import CronJob, RetryPolicy, Spec, TaskDef
@@ -73,6 +74,7 @@ __all__ = [
     "TaskTimeout",
     "Tx",
     "WaitTimeout",
+    "WorkerFailed",
     "Worker",
     "WorkerOptions",
     "__version__",

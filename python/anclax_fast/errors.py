@@ -28,6 +28,7 @@ __all__ = [
     "TaskNotFound",
     "TaskTimeout",
     "WaitTimeout",
+    "WorkerFailed",
 ]
 
 
@@ -135,6 +136,12 @@ class TaskAlreadyExists(AnclaxError):
         self.unique_tag = unique_tag
         self.task_id = task_id
         super().__init__(f"a task with unique tag {unique_tag!r} already exists (id {task_id})")
+
+
+class WorkerFailed(AnclaxError, RuntimeError):
+    """The worker's engine could not go on (one of its loops panicked or ended unexpectedly):
+    :meth:`Worker.run` stops the worker and raises this, so that the process exits with an error
+    and its supervisor restarts it, instead of heartbeating while doing nothing."""
 
 
 class FatalTaskError(AnclaxError):

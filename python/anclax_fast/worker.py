@@ -24,7 +24,7 @@ from anclax_fast._core import WorkerCore
 from anclax_fast._tracing import installed as installed_tracer
 from anclax_fast.async_client import AsyncClient
 from anclax_fast.client import Client
-from anclax_fast.errors import ConfigurationError, ExecutorIncomplete
+from anclax_fast.errors import ConfigurationError, ExecutorIncomplete, WorkerFailed
 from anclax_fast.naming import snake_case
 from anclax_fast.runner import resolve_options
 from anclax_fast.spec import Spec, TaskDef
@@ -260,15 +260,20 @@ class Worker:
         if not self.running:
             self.start()
         restore = self._install_signal_handlers()
+        failure: str | None = None
         try:
             while not self._stop_requested.wait(0.25):
-                pass
+                failure = self._core.failure
+                if failure is not None:
+                    break
         finally:
             try:
                 self.stop()
             finally:
                 for signum, handler in restore:
                     signal.signal(signum, handler)
+        if failure is not None:
+            raise WorkerFailed(failure)
 
     def _install_signal_handlers(self) -> list[tuple[int, Any]]:
         if threading.current_thread() is not threading.main_thread():

@@ -107,10 +107,15 @@ impl Error {
         match self {
             Error::Unavailable(_) => true,
             // Class 08 (connection exception), 57P01..57P03 (admin shutdown, crash shutdown, cannot
-            // connect now), 40001/40P01 (serialization failure, deadlock): all worth a retry.
+            // connect now), 40001/40P01 (serialization failure, deadlock), 55P03 (lock_timeout)
+            // and 57014 (statement_timeout, or a cancel): all worth a retry.
             Error::Database {
                 sqlstate: Some(state), ..
-            } => state.starts_with("08") || state.starts_with("57P") || state == "40001" || state == "40P01",
+            } => {
+                state.starts_with("08")
+                    || state.starts_with("57P")
+                    || ["40001", "40P01", "55P03", "57014"].contains(&state.as_str())
+            }
             _ => false,
         }
     }

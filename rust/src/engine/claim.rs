@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, jittered};
-use crate::db::dedicated::{DedicatedConnection, Session};
+use crate::db::dedicated::{DedicatedConnection, Session, deadline};
 use crate::db::query::JsonText;
 use crate::db::sql;
 use crate::engine::config::MAX_CLAIM_BATCH;
@@ -56,7 +56,12 @@ pub async fn claim_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, mut 
         async_names: engine.config.async_task_names.clone(),
     };
     let mut state = ClaimLoop {
-        connection: DedicatedConnection::new(engine.pg_config.clone(), CLAIM_STATEMENTS),
+        connection: DedicatedConnection::new(
+            engine.pg_config.clone(),
+            "claim",
+            CLAIM_STATEMENTS,
+            engine.config.round_trip_timeout(),
+        ),
         poll_at: Instant::now() + jittered(engine.config.poll_interval),
         engine,
         dispatcher,
@@ -182,8 +187,12 @@ impl ClaimLoop {
         }
         if self.book.refresh_needed() && last.is_none_or(|at| now >= at + LANES_RELOAD_MIN_GAP) {
             self.lanes_reloaded_at = Some(now);
+            let timeout = self.connection.timeout();
             let session = self.connection.session().await?;
-            let rows = session.client.query(&session.prepared[LANES], &[]).await?;
+            let rows = deadline(timeout, async {
+                Ok(session.client.query(&session.prepared[LANES], &[]).await?)
+            })
+            .await?;
             let lanes = rows
                 .iter()
                 .map(|row| {
@@ -228,13 +237,17 @@ impl ClaimLoop {
         // Lanes whose next delayed task is not known ask for it in the same statement: a claim
         // that drains them would otherwise need a second round trip to set their timers.
         let ask: Vec<LaneId> = self.book.future_unknown(sync_order.iter().chain(&async_order));
+        let timeout = self.connection.timeout();
         let session = self.connection.session().await?;
-        let claimed = claim(
-            &engine,
-            session,
-            (&sync_order, sync_wanted),
-            (&async_order, async_wanted),
-            &ask,
+        let claimed = deadline(
+            timeout,
+            claim(
+                &engine,
+                session,
+                (&sync_order, sync_wanted),
+                (&async_order, async_wanted),
+                &ask,
+            ),
         )
         .await?;
         let tasks = claimed.tasks;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
-use crate::db::dedicated::DedicatedConnection;
+use crate::db::dedicated::{self, DedicatedConnection};
 use crate::db::sql;
 use crate::db::text::clean;
 use crate::engine::stats::Stats;
@@ -28,7 +28,12 @@ const FINALIZE: usize = 1;
 
 pub async fn completion_loop(engine: Arc<Engine>, mut completions: mpsc::UnboundedReceiver<Completion>) {
     let mut shutdown = engine.shutdown_signal();
-    let mut connection = DedicatedConnection::new(engine.pg_config.clone(), STATEMENTS);
+    let mut connection = DedicatedConnection::new(
+        engine.pg_config.clone(),
+        "complete",
+        STATEMENTS,
+        engine.config.round_trip_timeout(),
+    );
     let mut batch: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     loop {
         if batch.is_empty() {
@@ -161,7 +166,8 @@ async fn write_retrying(
 ) -> Result<()> {
     let mut backoff = Backoff::default();
     loop {
-        match write(engine, connection, batch).await {
+        let timeout = connection.timeout();
+        match dedicated::deadline(timeout, write(engine, connection, batch)).await {
             Ok(()) => return Ok(()),
             Err(err) => {
                 connection.reset();

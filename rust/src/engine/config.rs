@@ -98,7 +98,9 @@ impl WorkerConfig {
             return invalid(problem);
         }
         if self.pool_size < 3 {
-            return invalid("pool_size must be at least 3 (claims, completions and maintenance)".to_owned());
+            return invalid(
+                "pool_size must be at least 3 (2 for the engine's housekeeping, the rest for failure hooks)".to_owned(),
+            );
         }
         Ok(())
     }
@@ -107,6 +109,24 @@ impl WorkerConfig {
     #[must_use]
     pub fn heartbeat_interval(&self) -> Duration {
         self.lease_ttl / 3
+    }
+
+    /// Pooled connections kept for the engine's housekeeping (registration, releases, cron,
+    /// retention); the other `pool_size - 2` are for failure hooks.
+    pub const HOUSEKEEPING_CONNECTIONS: usize = 2;
+
+    /// The deadline of the engine's own round trips (claims, results, rescues): a statement
+    /// that takes longer is cancelled and its connection made anew. Long enough for a big batch
+    /// on a busy server, short enough to notice a frozen server well within the lease.
+    #[must_use]
+    pub fn round_trip_timeout(&self) -> Duration {
+        self.lease_ttl.clamp(Duration::from_secs(2), Duration::from_secs(10))
+    }
+
+    /// Heartbeats get a tighter deadline: one that hangs must be retried before the lease ends.
+    #[must_use]
+    pub fn heartbeat_timeout(&self) -> Duration {
+        self.heartbeat_interval().clamp(Duration::from_secs(1), Duration::from_secs(10))
     }
 
     #[must_use]

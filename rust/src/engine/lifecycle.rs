@@ -1,7 +1,11 @@
 //! Starting and stopping a worker's loops, in the order that keeps every task accounted for.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -57,36 +61,82 @@ pub async fn start(
     let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
     let channels_listened = vec![sql::CHANNEL_TASKS, sql::CHANNEL_CANCEL, sql::CHANNEL_SCHEDULES];
     let others = vec![
-        tokio::spawn(listen(
-            engine.pg_config.clone(),
-            channels_listened,
-            events_tx,
-            engine.shutdown_signal(),
-        )),
-        tokio::spawn(route_notifications(
-            Arc::clone(engine),
-            Arc::clone(&dispatcher),
-            events_rx,
-            schedules_tx,
-        )),
-        tokio::spawn(scheduler::scheduler_loop(Arc::clone(engine), schedules_rx)),
-        tokio::spawn(claim::claim_loop(
-            Arc::clone(engine),
-            Arc::clone(&dispatcher),
-            channels.wakes,
-        )),
-        tokio::spawn(lease::heartbeat_loop(
-            Arc::clone(engine),
-            Arc::clone(&dispatcher),
-            identity.hostname,
-            identity.version,
-        )),
-        tokio::spawn(lease::rescue_loop(Arc::clone(engine))),
-        tokio::spawn(deadlines::deadline_loop(Arc::clone(engine), Arc::clone(&dispatcher))),
-        tokio::spawn(maintenance::maintenance_loop(Arc::clone(engine))),
+        supervise(
+            engine,
+            "LISTEN",
+            listen(
+                engine.pg_config.clone(),
+                channels_listened,
+                events_tx,
+                engine.shutdown_signal(),
+            ),
+        ),
+        supervise(
+            engine,
+            "notification",
+            route_notifications(Arc::clone(engine), Arc::clone(&dispatcher), events_rx, schedules_tx),
+        ),
+        supervise(engine, "cron", scheduler::scheduler_loop(Arc::clone(engine), schedules_rx)),
+        supervise(
+            engine,
+            "claim",
+            claim::claim_loop(Arc::clone(engine), Arc::clone(&dispatcher), channels.wakes),
+        ),
+        supervise(
+            engine,
+            "heartbeat",
+            lease::heartbeat_loop(
+                Arc::clone(engine),
+                Arc::clone(&dispatcher),
+                identity.hostname,
+                identity.version,
+            ),
+        ),
+        supervise(engine, "rescue", lease::rescue_loop(Arc::clone(engine))),
+        supervise(
+            engine,
+            "deadline",
+            deadlines::deadline_loop(Arc::clone(engine), Arc::clone(&dispatcher)),
+        ),
+        supervise(engine, "retention", maintenance::maintenance_loop(Arc::clone(engine))),
     ];
-    let completer = tokio::spawn(complete::completion_loop(Arc::clone(engine), channels.completions));
+    let completer = supervise(
+        engine,
+        "completion",
+        complete::completion_loop(Arc::clone(engine), channels.completions),
+    );
     Ok(EngineTasks { completer, others })
+}
+
+/// Run one of the engine's loops. A loop ends only when the worker stops; one that panics or ends
+/// before that fails the engine (`Engine::fail`), so the worker stops with an error instead of
+/// heartbeating while, say, claiming nothing.
+pub fn supervise(
+    engine: &Arc<Engine>,
+    name: &'static str,
+    work: impl Future<Output = ()> + Send + 'static,
+) -> JoinHandle<()> {
+    let engine = Arc::clone(engine);
+    tokio::spawn(async move {
+        let outcome = AssertUnwindSafe(work).catch_unwind().await;
+        if engine.is_stopping() && outcome.is_ok() {
+            return;
+        }
+        let why = match outcome {
+            Ok(()) => format!("the worker's {name} loop ended unexpectedly"),
+            Err(panic) => format!("the worker's {name} loop panicked: {}", panic_message(panic.as_ref())),
+        };
+        log::error!("{why}; the worker stops");
+        engine.fail(why);
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 async fn route_notifications(
@@ -138,7 +188,7 @@ pub async fn stop(engine: &Arc<Engine>, tasks: EngineTasks, grace: Duration) {
         for attempt in &leftovers {
             attempt.task.control.release();
         }
-        match release(engine, &leftovers).await {
+        match crate::db::dedicated::deadline(engine.config.round_trip_timeout(), release(engine, &leftovers)).await {
             Ok(n) => {
                 Stats::add(&engine.stats.released, n);
                 log::warn!("released {n} task(s) still running after the {grace:?} shutdown grace period");
@@ -173,4 +223,49 @@ async fn release(engine: &Engine, leftovers: &[crate::engine::running::RunningAt
         .await?;
     let released: i64 = row.get(0);
     Ok(released as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::WorkerConfig;
+
+    fn engine() -> Arc<Engine> {
+        let pg = crate::dsn::parse("postgresql://nobody@127.0.0.1:1/none", "test").expect("dsn");
+        let pool = crate::db::pool::build(pg.clone(), 1).expect("pool");
+        let config = WorkerConfig {
+            task_names: vec!["T".to_owned()],
+            ..WorkerConfig::default()
+        };
+        Engine::new(config, pg, pool.clone(), pool).expect("engine").0
+    }
+
+    #[test]
+    fn a_loop_that_panics_or_ends_fails_the_engine() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let panicking = engine();
+            supervise(&panicking, "claim", async { panic!("boom") }).await.expect("joined");
+            assert_eq!(
+                panicking.failure().as_deref(),
+                Some("the worker's claim loop panicked: boom")
+            );
+            assert!(panicking.is_stopping());
+
+            let ending = engine();
+            supervise(&ending, "heartbeat", async {}).await.expect("joined");
+            assert_eq!(
+                ending.failure().as_deref(),
+                Some("the worker's heartbeat loop ended unexpectedly")
+            );
+
+            let stopped = engine();
+            stopped.begin_stop();
+            supervise(&stopped, "claim", async {}).await.expect("joined");
+            assert_eq!(stopped.failure(), None);
+        });
+    }
 }

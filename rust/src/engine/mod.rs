@@ -63,7 +63,11 @@ pub struct Completion {
 pub struct Engine {
     pub config: WorkerConfig,
     pub pg_config: ConnectConfig,
+    /// Housekeeping (registration, releases, cron, retention, migrations): never lent to user code.
     pub pool: Pool,
+    /// Failure hooks' transactions, which stay open for as long as user code runs: bounded apart
+    /// from `pool`, so that hooks blocking on a slow service cannot starve the engine.
+    pub hook_pool: Pool,
     pub running: Running,
     pub slots: Slots,
     pub stats: Stats,
@@ -79,6 +83,8 @@ pub struct Engine {
     stopping: watch::Sender<bool>,
     /// True once everything must stop (after the graceful part of a stop).
     shutdown: watch::Sender<bool>,
+    /// Why the engine cannot go on (one of its loops panicked or ended): the worker stops.
+    failure: Mutex<Option<String>>,
 }
 
 /// The receiving ends an engine's loops consume, handed out once by `Engine::new`.
@@ -88,7 +94,12 @@ pub struct EngineChannels {
 }
 
 impl Engine {
-    pub fn new(config: WorkerConfig, pg_config: ConnectConfig, pool: Pool) -> Result<(Arc<Self>, EngineChannels)> {
+    pub fn new(
+        config: WorkerConfig,
+        pg_config: ConnectConfig,
+        pool: Pool,
+        hook_pool: Pool,
+    ) -> Result<(Arc<Self>, EngineChannels)> {
         config.validate()?;
         let (completions_tx, completions) = mpsc::unbounded_channel();
         let (wakes_tx, wakes) = mpsc::unbounded_channel();
@@ -102,6 +113,7 @@ impl Engine {
             config,
             pg_config,
             pool,
+            hook_pool,
             running: Running::default(),
             stats: Stats::default(),
             worker_id: AtomicI64::new(0),
@@ -111,6 +123,7 @@ impl Engine {
             wakes: wakes_tx,
             stopping: watch::channel(false).0,
             shutdown: watch::channel(false).0,
+            failure: Mutex::default(),
         };
         Ok((Arc::new(engine), EngineChannels { completions, wakes }))
     }
@@ -211,6 +224,22 @@ impl Engine {
     #[must_use]
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+
+    /// One of the engine's loops died: stop claiming, and let the owner (`Worker.run`, the CLI)
+    /// see why and stop the worker with an error, rather than heartbeat while doing nothing.
+    pub fn fail(&self, why: String) {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(why);
+        self.begin_stop();
+    }
+
+    /// Why the engine failed, if it did.
+    #[must_use]
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn shut_down(&self) {

@@ -120,11 +120,18 @@ impl WorkerCore {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
             .ok_or_else(|| Error::Invalid("a worker can only be started once; create a new one".to_owned()))?;
-        let pool = {
+        let housekeeping = crate::engine::WorkerConfig::HOUSEKEEPING_CONNECTIONS;
+        let (pool, hook_pool) = {
             let _guard = self.runtime.handle().enter();
-            pool::build(self.pg_config.clone(), self.config.pool_size)?
+            (
+                pool::build(self.pg_config.clone(), housekeeping)?,
+                pool::build(
+                    self.pg_config.clone(),
+                    self.config.pool_size.saturating_sub(housekeeping).max(1),
+                )?,
+            )
         };
-        let (engine, channels) = Engine::new(self.config.clone(), self.pg_config.clone(), pool)?;
+        let (engine, channels) = Engine::new(self.config.clone(), self.pg_config.clone(), pool, hook_pool)?;
         let executor = Executor::new(Arc::clone(&engine), self.runtime.clone(), handlers);
         let dispatcher: Arc<dyn Dispatch> = executor.clone();
         let identity = Identity {
@@ -182,6 +189,16 @@ impl WorkerCore {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(|e| e.worker_id())
+    }
+
+    /// Why the engine failed (one of its loops panicked or ended; the worker must stop), or None.
+    #[getter]
+    fn failure(&self) -> Option<String> {
+        self.last_engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|e| e.failure())
     }
 
     /// Metrics since start: `{"tasks": {name: {started, completed, retried, failed, duration}},

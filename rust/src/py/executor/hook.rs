@@ -82,7 +82,7 @@ fn try_once(
     let start = py.detach(|| {
         executor
             .runtime
-            .block_on(failure_tx::begin(&engine.pool, task, failure, error_event, worker))
+            .block_on(failure_tx::begin(&engine.hook_pool, task, failure, error_event, worker))
     })?;
     let (tx, attempts) = match start {
         FailureStart::LeaseLost => {
