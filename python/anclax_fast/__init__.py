@@ -74,8 +74,8 @@ __all__ = [
     "TaskTimeout",
     "Tx",
     "WaitTimeout",
-    "WorkerFailed",
     "Worker",
+    "WorkerFailed",
     "WorkerOptions",
     "__version__",
 ]

@@ -18,6 +18,7 @@ from anclax_fast.errors import (
     ExecutorIncomplete,
     SchemaNotMigrated,
     SpecError,
+    WorkerFailed,
 )
 from anclax_fast.spec import Spec
 
@@ -25,6 +26,7 @@ __all__ = [
     "EXIT_APP",
     "EXIT_CRASHING",
     "EXIT_DATABASE",
+    "EXIT_WORKER_FAILED",
     "CommandError",
     "add_dsn_argument",
     "guarded",
@@ -39,6 +41,8 @@ EXIT_APP = 4
 """APP cannot be imported, or its executor lacks methods for tasks in the spec."""
 EXIT_CRASHING = 5
 """Worker processes keep crashing right after they start."""
+EXIT_WORKER_FAILED = 8
+"""The worker's engine failed while running (one of its loops panicked or ended)."""
 
 DEFAULT_SPEC = Path("api/tasks.yaml")
 
@@ -158,6 +162,7 @@ _EXPLANATIONS: tuple[tuple[type[Exception], int, Callable[[Exception], str]], ..
     (SchemaNotMigrated, EXIT_DATABASE, str),
     (DatabaseUnavailable, EXIT_DATABASE, _unreachable),
     (DatabaseError, EXIT_DATABASE, lambda err: f"database error: {err}"),
+    (WorkerFailed, EXIT_WORKER_FAILED, lambda err: f"the worker failed: {err}"),
 )
 
 
@@ -177,7 +182,7 @@ def guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except (CommandError, ConfigurationError, DatabaseError) as err:
+        except (CommandError, ConfigurationError, DatabaseError, WorkerFailed) as err:
             message, code = _explain(err)
             error(message)
             return code

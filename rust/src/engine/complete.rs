@@ -167,7 +167,8 @@ async fn write_retrying(
     let mut backoff = Backoff::default();
     loop {
         let timeout = connection.timeout();
-        match dedicated::deadline(timeout, write(engine, connection, batch)).await {
+        // Boxed: a batch write's future is large, and every caller up the chain would carry it.
+        match dedicated::deadline(timeout, Box::pin(write(engine, connection, batch))).await {
             Ok(()) => return Ok(()),
             Err(err) => {
                 connection.reset();

@@ -126,7 +126,8 @@ impl WorkerConfig {
     /// Heartbeats get a tighter deadline: one that hangs must be retried before the lease ends.
     #[must_use]
     pub fn heartbeat_timeout(&self) -> Duration {
-        self.heartbeat_interval().clamp(Duration::from_secs(1), Duration::from_secs(10))
+        self.heartbeat_interval()
+            .clamp(Duration::from_secs(1), Duration::from_secs(10))
     }
 
     #[must_use]

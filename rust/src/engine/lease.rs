@@ -13,7 +13,11 @@ use crate::error::Result;
 
 /// Insert this worker's row; returns its id.
 pub async fn register(engine: &Engine, hostname: &str, version: &str) -> Result<i64> {
-    deadline(engine.config.round_trip_timeout(), register_once(engine, hostname, version)).await
+    deadline(
+        engine.config.round_trip_timeout(),
+        register_once(engine, hostname, version),
+    )
+    .await
 }
 
 async fn register_once(engine: &Engine, hostname: &str, version: &str) -> Result<i64> {
@@ -69,7 +73,12 @@ fn lease_ms(engine: &Engine) -> i64 {
 /// the tasks to others) and the worker registers anew.
 /// The heartbeat loop's statements, on its own connection (see `db::dedicated`): heartbeats never
 /// wait for a pooled connection that user code (a failure hook) holds.
-const HEARTBEAT_STATEMENTS: &[&str] = &[sql::HEARTBEAT, "SELECT now()", sql::RUNNING_FOR_WORKER, sql::RELEASE_LOST];
+const HEARTBEAT_STATEMENTS: &[&str] = &[
+    sql::HEARTBEAT,
+    "SELECT now()",
+    sql::RUNNING_FOR_WORKER,
+    sql::RELEASE_LOST,
+];
 const HEARTBEAT: usize = 0;
 const NOW: usize = 1;
 const RUNNING_FOR_WORKER: usize = 2;
@@ -155,11 +164,7 @@ pub async fn heartbeat_loop(engine: Arc<Engine>, dispatcher: Arc<dyn Dispatch>, 
 /// committed) or a result that could not be written: seen unknown twice in a row (a heartbeat
 /// apart, long after any claim or result in flight arrived), it goes back to the queue at once
 /// instead of waiting for its deadline. Returns the attempts unknown this time.
-async fn reconcile(
-    engine: &Engine,
-    session: &Session,
-    previous: &HashSet<(i64, i64)>,
-) -> Result<HashSet<(i64, i64)>> {
+async fn reconcile(engine: &Engine, session: &Session, previous: &HashSet<(i64, i64)>) -> Result<HashSet<(i64, i64)>> {
     let conn = &session.client;
     let rows = conn
         .query(&session.prepared[RUNNING_FOR_WORKER], &[&engine.worker_id()])

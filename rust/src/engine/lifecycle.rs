@@ -76,7 +76,11 @@ pub async fn start(
             "notification",
             route_notifications(Arc::clone(engine), Arc::clone(&dispatcher), events_rx, schedules_tx),
         ),
-        supervise(engine, "cron", scheduler::scheduler_loop(Arc::clone(engine), schedules_rx)),
+        supervise(
+            engine,
+            "cron",
+            scheduler::scheduler_loop(Arc::clone(engine), schedules_rx),
+        ),
         supervise(
             engine,
             "claim",
@@ -234,7 +238,7 @@ mod tests {
         let pg = crate::dsn::parse("postgresql://nobody@127.0.0.1:1/none", "test").expect("dsn");
         let pool = crate::db::pool::build(pg.clone(), 1).expect("pool");
         let config = WorkerConfig {
-            task_names: vec!["T".to_owned()],
+            task_names: Some(vec!["T".to_owned()]),
             ..WorkerConfig::default()
         };
         Engine::new(config, pg, pool.clone(), pool).expect("engine").0
@@ -248,7 +252,9 @@ mod tests {
             .expect("runtime");
         runtime.block_on(async {
             let panicking = engine();
-            supervise(&panicking, "claim", async { panic!("boom") }).await.expect("joined");
+            supervise(&panicking, "claim", async { panic!("boom") })
+                .await
+                .expect("joined");
             assert_eq!(
                 panicking.failure().as_deref(),
                 Some("the worker's claim loop panicked: boom")
