@@ -218,6 +218,12 @@ class Worker:
     def running(self) -> bool:
         return self._core.running
 
+    @property
+    def failure(self) -> str | None:
+        """Why the worker's engine cannot go on (one of its loops panicked or ended), or None.
+        :meth:`run` stops the worker and raises :class:`~anclax_fast.WorkerFailed` when it is set."""
+        return self._core.failure
+
     def stats(self) -> dict[str, int]:
         """Counters since start (claimed, completed, retried, failed, ...) and ``in_flight``."""
         return self._core.stats()
@@ -263,7 +269,7 @@ class Worker:
         failure: str | None = None
         try:
             while not self._stop_requested.wait(0.25):
-                failure = self._core.failure
+                failure = self.failure
                 if failure is not None:
                     break
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 from anclax_fast.cli._common import EXIT_OK, EXIT_USAGE, Subcommands
 from anclax_fast.cli._runtime import CommandError, add_dsn_argument, guarded, load_app, load_spec_for
 from anclax_fast.client import Client
+from anclax_fast.errors import WorkerFailed
 from anclax_fast.fleet import Fleet
 from anclax_fast.logs import configure_logging
 from anclax_fast.worker import (
@@ -149,9 +150,14 @@ def run(args: argparse.Namespace) -> int:
             log.info("serving Prometheus metrics on :%d/metrics", port)
             if args.metrics_port_file is not None:
                 args.metrics_port_file.write_text(str(port))
+        failure: str | None = None
         try:
             while not stop_requested.wait(0.25):
-                pass
+                failure = worker.failure
+                if failure is not None:
+                    break
         finally:
             worker.stop()
+    if failure is not None:
+        raise WorkerFailed(failure)
     return EXIT_OK
