@@ -43,14 +43,26 @@ fn check_params(statement: &tokio_postgres::Statement, values: &[SqlValue]) -> R
     Ok(())
 }
 
+/// Prepared statements kept per pooled connection for user SQL. Dynamic SQL (a new text per
+/// call) would otherwise grow the cache, and the server's prepared statements, without limit;
+/// past this many the connection's cache is emptied (its statements are closed on the server).
+pub const MAX_CACHED_STATEMENTS: usize = 256;
+
+async fn prepare(conn: &Object, sql: &str) -> Result<tokio_postgres::Statement> {
+    if conn.statement_cache.size() >= MAX_CACHED_STATEMENTS {
+        conn.statement_cache.clear();
+    }
+    Ok(conn.prepare_cached(sql).await?)
+}
+
 pub async fn execute(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<u64> {
-    let statement = conn.prepare_cached(sql).await?;
+    let statement = prepare(conn, sql).await?;
     check_params(&statement, values)?;
     Ok(conn.execute(&statement, &params(values)).await?)
 }
 
 pub async fn query(conn: &Object, sql: &str, values: &[SqlValue]) -> Result<QueryResult> {
-    let statement = conn.prepare_cached(sql).await?;
+    let statement = prepare(conn, sql).await?;
     check_params(&statement, values)?;
     let rows = conn.query(&statement, &params(values)).await?;
     let columns: Vec<String> = statement.columns().iter().map(|c| c.name().to_owned()).collect();

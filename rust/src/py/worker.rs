@@ -40,6 +40,8 @@ pub struct WorkerCore {
     started: Mutex<Option<Started>>,
     /// Kept after a stop for `stats()`.
     last_engine: Mutex<Option<Arc<Engine>>>,
+    /// The process that built the worker: its runtime threads do not survive `fork()`.
+    pid: u32,
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
@@ -109,11 +111,19 @@ impl WorkerCore {
             hostname,
             started: Mutex::new(None),
             last_engine: Mutex::new(None),
+            pid: std::process::id(),
         })
     }
 
     /// Connect, migrate or check the schema, register, and start working. Returns the worker id.
     fn start(&self, py: Python<'_>) -> PyResult<i64> {
+        if std::process::id() != self.pid {
+            // Its runtime's threads stayed in the parent: starting would wait for them forever.
+            return Err(Error::Invalid(
+                "this Worker was created in another process (before a fork); create Workers after forking".to_owned(),
+            )
+            .into());
+        }
         let handlers = self
             .handlers
             .lock()
