@@ -10,7 +10,7 @@ import time
 import pytest
 
 from anclax_fast import Client, ConfigurationError, Worker
-from tests.support import SPEC, Recorder
+from tests.support import SPEC, Recorder, Runner, running_worker
 
 pytestmark = pytest.mark.postgres
 
@@ -45,3 +45,12 @@ def test_dynamic_sql_does_not_grow_the_prepared_statement_cache(client: Client) 
             assert tx.fetchval(f"SELECT {i}::int") == i
         prepared = tx.fetchval("SELECT count(*) FROM pg_prepared_statements")
     assert prepared <= 300
+
+
+def test_a_worker_without_retention_keeps_running(client: Client) -> None:
+    # Retention off: its loop has nothing to do, but must not end (a supervised loop that ends
+    # stops the worker with WorkerFailed).
+    with running_worker(client, Recorder(), retention_completed=None, retention_failed=None) as worker:
+        task_id = Runner(client).run("Echo")
+        assert client.wait(task_id, timeout=10).status == "completed"
+        assert worker.failure is None

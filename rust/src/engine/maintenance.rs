@@ -15,10 +15,13 @@ const PRUNE_BATCH: i64 = 5000;
 const PRUNE_LOCK_KEY: i64 = 0x616e_636c_7072_756e;
 
 pub async fn maintenance_loop(engine: Arc<Engine>) {
+    let mut shutdown = engine.shutdown_signal();
     if engine.config.retention_completed.is_none() && engine.config.retention_failed.is_none() {
+        // Nothing to do, but the loop lives as long as the worker: a supervised loop that ends
+        // early means the engine broke (lifecycle::supervise).
+        let _ = shutdown.wait_for(|&down| down).await;
         return;
     }
-    let mut shutdown = engine.shutdown_signal();
     loop {
         tokio::select! {
             () = tokio::time::sleep(jittered(engine.config.maintenance_interval)) => {}
