@@ -1,5 +1,5 @@
 """Bulk operations on the tasks a :class:`~anclax_fast.filters.TaskFilter` or a list of ids selects:
-retry (failed or cancelled → pending), cancel (pending or running), delete (final tasks).
+retry (failed or cancelled → pending), cancel (pending, running or paused), delete (final tasks).
 
 Each runs in batches of :data:`BATCH_SIZE` tasks, one short transaction per batch, so that a
 redrive of a million failures neither holds a million row locks nor makes workers wait for the
@@ -50,7 +50,7 @@ RETRY = Operation("retry", ("failed", "cancelled"), "SELECT anclax.retry($1::big
 # anclax.cancel records no actor: its events say how the cancel happened (before or while running).
 CANCEL = Operation(
     "cancel",
-    ("pending", "running"),
+    ("pending", "running", "paused"),
     "SELECT count(*) FROM unnest($1::bigint[]) AS i(id) CROSS JOIN LATERAL anclax.cancel(i.id) AS r(outcome) "
     "WHERE r.outcome IN ('cancelled', 'requested')",
 )

@@ -14,7 +14,7 @@ from anclax_fast.retry import parse_duration
 
 __all__ = ["STATUSES", "SqlCondition", "TaskFilter", "parse_moment"]
 
-STATUSES: tuple[TaskStatus, ...] = ("pending", "running", "completed", "failed", "cancelled")
+STATUSES: tuple[TaskStatus, ...] = ("pending", "running", "paused", "completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

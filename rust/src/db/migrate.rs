@@ -12,10 +12,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "lanes", include_str!("migrations/0002_lanes.sql")),
     (4, "ui", include_str!("migrations/0004_ui.sql")),
     (5, "integrations", include_str!("migrations/0005_integrations.sql")),
+    (8, "control", include_str!("migrations/0008_control.sql")),
 ];
 
 /// The schema version this build needs.
-pub const LATEST_VERSION: i32 = 5;
+pub const LATEST_VERSION: i32 = 8;
 
 /// Arbitrary but fixed: the advisory lock key that serializes migrations (`'anclax.migrate'` in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x616e_636c_6178_6d67;
