@@ -111,9 +111,7 @@ class AsyncClient:
         task_name: str | None = None,
     ) -> int:
         """Pause tasks or a task name; returns how many tasks changed (see :meth:`anclax_fast.Client.pause`)."""
-        selection = control.selector(
-            "pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name
-        )
+        selection = control.selector("pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
         async with self.transaction() as tx:
             return await control.drive_async(tx, control.pause_plan(selection))
 
@@ -126,9 +124,7 @@ class AsyncClient:
         task_name: str | None = None,
     ) -> int:
         """Undo :meth:`pause`; returns how many tasks changed (see :meth:`anclax_fast.Client.resume`)."""
-        selection = control.selector(
-            "resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name
-        )
+        selection = control.selector("resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
         async with self.transaction() as tx:
             return await control.drive_async(tx, control.resume_plan(selection))
 

@@ -162,9 +162,7 @@ class Client:
         :class:`~anclax_fast.errors.TaskNotFound` and changes nothing; tags or a name that match
         no task change nothing and return 0 (a name is paused all the same).
         """
-        selection = control.selector(
-            "pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name
-        )
+        selection = control.selector("pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
         with self.transaction() as tx:
             return control.drive(tx, control.pause_plan(selection))
 
@@ -179,9 +177,7 @@ class Client:
         """Undo :meth:`pause` (same selectors): paused tasks become ``pending`` (due at their
         ``run_at``, now if that passed) and workers are woken; running tasks lose their pause
         request; a task name stops being paused. Returns how many tasks changed."""
-        selection = control.selector(
-            "resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name
-        )
+        selection = control.selector("resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
         with self.transaction() as tx:
             return control.drive(tx, control.resume_plan(selection))
 

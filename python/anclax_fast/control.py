@@ -97,9 +97,7 @@ def selector(
     }
     if len(given) != 1:
         named = ", ".join(f"{key}=" for key in given) or "none"
-        raise ConfigurationError(
-            f"{verb}: give exactly one of task_ids=, unique_tag=, tags=, task_name= (got {named})"
-        )
+        raise ConfigurationError(f"{verb}: give exactly one of task_ids=, unique_tag=, tags=, task_name= (got {named})")
     kind, value = next(iter(given.items()))
     if kind == "task_ids":
         return Selector("task_ids", task_ids_of(task_ids or ()))
@@ -149,7 +147,8 @@ SELECT count(*) AS n, (SELECT count(*) FROM woken) AS woken FROM changed
 def _pause_where(selection: Selector) -> str:
     if selection.kind == "task_name":
         return (
-            "((t.status = 'pending' AND t.lane = ANY(ARRAY(SELECT l.id FROM anclax.lanes AS l WHERE l.name = $1::text)))"
+            "((t.status = 'pending'"
+            " AND t.lane = ANY(ARRAY(SELECT l.id FROM anclax.lanes AS l WHERE l.name = $1::text)))"
             " OR (t.status = 'running' AND t.worker_id IS NOT NULL AND t.name = $1::text AND NOT t.pause_requested))"
         )
     return f"{_MATCH[selection.kind]} AND (t.status = 'pending' OR (t.status = 'running' AND NOT t.pause_requested))"

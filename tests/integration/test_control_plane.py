@@ -136,9 +136,7 @@ def test_pause_and_resume_a_pending_task(client: Client) -> None:
     assert recorder.attempts_of(task_id) == [1]
 
 
-def test_a_running_task_paused_finishes_its_attempt_then_waits_instead_of_retrying(
-    client: Client, gate: Gate
-) -> None:
+def test_a_running_task_paused_finishes_its_attempt_then_waits_instead_of_retrying(client: Client, gate: Gate) -> None:
     task_id = Runner(client).run("Flaky", Params(fail_times=5), retry_policy=RetryPolicy("10ms", 6))
     started(gate)
     assert client.pause(task_ids=[task_id]) == 1
@@ -312,7 +310,10 @@ def test_a_pause_racing_the_claims_of_three_processes_lets_no_new_attempt_start(
         wait_until(lambda: len(read_runs(*logs)) >= 1500, timeout=60)
         assert client.pause(tags=["race"]) > 0
         with client.transaction() as tx:
-            at_pause = {r["id"]: r["attempts"] for r in tx.fetch("SELECT id, attempts FROM anclax.tasks WHERE id = ANY($1)", ids)}
+            at_pause = {
+                r["id"]: r["attempts"]
+                for r in tx.fetch("SELECT id, attempts FROM anclax.tasks WHERE id = ANY($1)", ids)
+            }
         wait_until(lambda: client.pause(tags=["race"]) == 0 and _count(client, ids, "running") == 0, timeout=30)
         runs_at_rest = len(read_runs(*logs))
     with client.transaction() as tx:
@@ -321,7 +322,7 @@ def test_a_pause_racing_the_claims_of_three_processes_lets_no_new_attempt_start(
     assert {r["id"]: r["attempts"] for r in rows} == at_pause
     runs = read_runs(*logs)
     assert len(runs) == runs_at_rest
-    most = {}
+    most: dict[int, int] = {}
     for task_id, attempt, *_ in runs:
         most[task_id] = max(most.get(task_id, 0), attempt)
     assert all(most.get(i, 0) <= at_pause[i] for i in ids)
@@ -457,7 +458,7 @@ def test_resume_after_missed_fires_skips_them(client: Client) -> None:
 
 def test_the_scheduler_skips_a_paused_schedule(client: Client) -> None:
     spec_task = EVERY_SECOND
-    from anclax_fast import Spec  # noqa: PLC0415
+    from anclax_fast import Spec
 
     spec = Spec(source="test_control_plane#cron", tasks=(spec_task,), models={"Secondly": Params})
 
@@ -541,21 +542,26 @@ def test_the_cli(client: Client, module_dsn: str, capsys: pytest.CaptureFixture[
     assert (code, out.strip()) == (0, "1")
     assert run("tasks", "pause", "999999999")[0] == 6
     code, _, err = run("tasks", "pause", str(first), "--name", "Echo")
-    assert code == 2 and "exactly one of" in err
+    assert code == 2
+    assert "exactly one of" in err
     code, out, _ = run("tasks", "pause", "--name", "NoRetry")
     assert (code, out.strip()) == (0, "0")
     assert run("tasks", "resume", "--name", "NoRetry")[0] == 0
     code, out, _ = run("tasks", "cancel", "--tag", "cli-case")
-    assert code == 0 and out.split() == [str(first), str(child)]
+    assert code == 0
+    assert out.split() == [str(first), str(child)]
 
     _register(client, HOURLY)
     code, out, _ = run("schedules", "pause", "Hourly")
     assert code == 0
     code, out, _ = run("schedules", "list")
-    assert code == 0 and "Hourly" in out and "paused" in out
+    assert code == 0
+    assert "Hourly" in out
+    assert "paused" in out
     assert run("schedules", "resume", "Hourly")[0] == 0
     code, out, _ = run("schedules", "trigger", "Hourly")
-    assert code == 0 and client.task(int(out.strip())).name == "Hourly"
+    assert code == 0
+    assert client.task(int(out.strip())).name == "Hourly"
     assert run("schedules", "pause", "NoSuchSchedule")[0] == 6
     client.unschedule("Hourly")
 

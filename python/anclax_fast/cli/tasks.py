@@ -60,12 +60,17 @@ def register(subcommands: Subcommands) -> None:
     )
     add_dsn_argument(cancel)
     cancel.add_argument("task_id", type=int, nargs="?", metavar="ID")
-    cancel.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="tasks carrying this tag (repeatable: all of them)")
+    cancel.add_argument(
+        "--tag", action="append", dest="tags", metavar="TAG", help="tasks carrying this tag (repeatable: all of them)"
+    )
     cancel.add_argument("--no-cascade", action="store_true", help="leave the descendants (children by parent id) alone")
     cancel.set_defaults(run=guarded(run_cancel))
 
     for verb, text in (
-        ("pause", "pause tasks: pending ones wait, running ones finish their attempt and then wait instead of retrying"),
+        (
+            "pause",
+            "pause tasks: pending ones wait, running ones finish their attempt and then wait instead of retrying",
+        ),
         ("resume", "resume paused tasks (they become pending again) or a paused task name"),
     ):
         control = actions.add_parser(
@@ -79,7 +84,11 @@ def register(subcommands: Subcommands) -> None:
         control.add_argument("task_ids", type=int, nargs="*", metavar="ID", help="these tasks")
         control.add_argument("--unique-tag", metavar="TAG", help="the task with this unique tag")
         control.add_argument(
-            "--tag", action="append", dest="tags", metavar="TAG", help="tasks carrying this tag (repeatable: all of them)"
+            "--tag",
+            action="append",
+            dest="tags",
+            metavar="TAG",
+            help="tasks carrying this tag (repeatable: all of them)",
         )
         control.add_argument(
             "--name", metavar="TASK", help="every task of this name, and (pause) every new one until resumed"
@@ -215,7 +224,10 @@ def run_cancel(args: argparse.Namespace) -> int:
     for task_id in changed:
         print(task_id)
     if args.task_id is not None and args.task_id not in changed:
-        info(f"task {args.task_id} is already {status}; nothing to cancel" + (" (descendants: see above)" if changed else ""))
+        info(
+            f"task {args.task_id} is already {status}; nothing to cancel"
+            + (" (descendants: see above)" if changed else "")
+        )
     elif status == "running":
         info(f"task {args.task_id} is running: it sees ctx.cancelled and ends cancelled when it returns")
     if args.task_id is None or changed:
@@ -233,7 +245,9 @@ def run_pause(args: argparse.Namespace) -> int:
             info(str(err))
             return EXIT_NOT_FOUND
     if args.name is not None:
-        info(f"task name {args.name!r} is paused: its new tasks wait until `anclax-fast tasks resume --name {args.name}`")
+        info(
+            f"task name {args.name!r} is paused: its new tasks wait until `anclax-fast tasks resume --name {args.name}`"
+        )
     info(f"paused {changed} task(s) (running ones finish their attempt first)")
     print(changed)
     return EXIT_OK

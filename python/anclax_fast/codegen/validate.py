@@ -312,9 +312,13 @@ def _tags(
     for index, tag in enumerate(cast("list[str]", values)):
         problem = tag_problem(tag)
         if problem is not None:
-            problems.append(doc.problem(f"invalid tag {tag!r} in {where(doc.data, tags_path)}: {problem}", (*tags_path, index)))
+            problems.append(
+                doc.problem(f"invalid tag {tag!r} in {where(doc.data, tags_path)}: {problem}", (*tags_path, index))
+            )
     if len(tags) > MAX_TAGS:
-        problems.append(doc.problem(f"{where(doc.data, tags_path)}: at most {MAX_TAGS} tags per task, got {len(tags)}", tags_path))
+        problems.append(
+            doc.problem(f"{where(doc.data, tags_path)}: at most {MAX_TAGS} tags per task, got {len(tags)}", tags_path)
+        )
     return tags
 
 
