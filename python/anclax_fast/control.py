@@ -27,9 +27,11 @@ __all__ = [
     "cancel_plan",
     "drive",
     "drive_async",
+    "pause_by_ids_sql",
     "pause_plan",
     "pause_schedule_plan",
     "paused_names_plan",
+    "resume_by_ids_sql",
     "resume_plan",
     "resume_schedule_plan",
     "selector",
@@ -161,6 +163,16 @@ def _resume_where(selection: Selector) -> str:
             " OR (t.status = 'running' AND t.worker_id IS NOT NULL AND t.name = $1::text AND t.pause_requested))"
         )
     return f"{_MATCH[selection.kind]} AND (t.status = 'paused' OR (t.status = 'running' AND t.pause_requested))"
+
+
+def pause_by_ids_sql() -> str:
+    """The pause statement for ``$1`` = task ids (the dashboard's bulk action); returns the count."""
+    return _PAUSE_SQL.format(where=_pause_where(Selector("task_ids", [])))
+
+
+def resume_by_ids_sql() -> str:
+    """The resume statement for ``$1`` = task ids; its first column is the count."""
+    return _RESUME_SQL.format(where=_resume_where(Selector("task_ids", [])))
 
 
 def _require_tasks(selection: Selector) -> Plan[None]:

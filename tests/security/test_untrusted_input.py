@@ -89,7 +89,15 @@ def fresh(client: Client) -> Iterator[Client]:
     yield client
     with client.transaction() as tx:
         tables = tx.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'anclax' ORDER BY 1")
-    assert [t["tablename"] for t in tables] == ["events", "lanes", "migrations", "schedules", "tasks", "workers"]
+    assert [t["tablename"] for t in tables] == [
+        "events",
+        "lanes",
+        "migrations",
+        "paused_names",
+        "schedules",
+        "tasks",
+        "workers",
+    ]
 
 
 def test_hostile_names_labels_tags_and_payloads_are_stored_and_run_unchanged(fresh: Client) -> None:
