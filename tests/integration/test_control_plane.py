@@ -569,3 +569,35 @@ def test_the_cli(client: Client, module_dsn: str, capsys: pytest.CaptureFixture[
 def test_every_spec_task_can_still_be_defined_without_tags() -> None:
     # The hand-built spec of the other tests declares no tags: the default is none.
     assert all(task.tags == () for task in SPEC.tasks)
+
+
+@pytest.mark.slow
+def test_a_paused_task_whose_worker_dies_is_rescued_into_paused(
+    client: Client, module_dsn: str, tmp_path: Path
+) -> None:
+    task_id = Runner(client).run("Flaky", Params(sleep=60), retry_policy=RetryPolicy("10ms", 3))
+    with worker_process(module_dsn, tmp_path / "dies.log", "--concurrency", "1", "--lease-ttl", "1") as proc:
+        wait_until(lambda: status(client, task_id) == "running", timeout=20)
+        assert client.pause(task_ids=[task_id]) == 1
+        proc.kill()
+    # Another worker's rescuer hands the dead worker's attempt back: paused, not pending.
+    with running_worker(client, tasks=["Echo"]):
+        wait_until(lambda: status(client, task_id) == "paused", timeout=30)
+    info = client.task(task_id)
+    assert (info.attempts, info.pause_requested) == (1, False)
+    assert "lease expired" in (info.last_error or "")
+    client.cancel(task_id)
+
+
+def test_a_paused_task_released_at_shutdown_waits_paused(client: Client) -> None:
+    gate = Gate()
+    task_id = Runner(client).run("Flaky", Params(fail_times=0), retry_policy=RetryPolicy("10ms", 3))
+    with running_worker(client, gate, tasks=["Flaky"], shutdown_grace=0.2) as worker:
+        started(gate)
+        assert client.pause(task_ids=[task_id]) == 1
+        worker.stop()
+    gate.release.set()
+    info = client.task(task_id)
+    # A released attempt does not count, and the task waits for resume instead of running again.
+    assert (info.status, info.attempts) == ("paused", 0)
+    client.cancel(task_id)
