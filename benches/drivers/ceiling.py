@@ -54,12 +54,15 @@ class CeilingDriver(Driver):
     extra_packages = ("psycopg-binary",)
     settings = {  # noqa: RUF012
         "claim": f"{CLAIM_BATCH} jobs per statement, FOR UPDATE SKIP LOCKED, id = ANY(ARRAY(...)) form",
-        "completion": "previous batch marked done in the statement that claims the next (one round trip)",
+        "completion": (
+            "previous batch marked done in the statement that claims the next (one round trip);"
+            " no-op jobs: two such loops per process, so one statement is always in flight"
+        ),
         "bulk enqueue": "COPY, one transaction per batch",
         "single enqueue": "INSERT per autocommit transaction (psycopg prepares it after 5 uses)",
         "wake-up": f"polling every {POLL_S * 1000:.0f} ms when idle (no LISTEN/NOTIFY, no trigger)",
         "sleeping jobs": "asyncio tasks, claim up to the free slots",
-        "connection": "one psycopg 3 connection per worker process (async, autocommit)",
+        "connection": "psycopg 3, async, autocommit: two per worker process for no-op jobs, one for sleeping jobs",
     }
     docs = ("shared/reference/postgres-queue-notes.md (the reference's minimal cycle and the planner trap)",)
 
@@ -119,14 +122,19 @@ class _CeilingMonitor(Monitor):
         self._conn.close()
 
 
+async def _connect(dsn: str) -> psycopg.AsyncConnection[tuple[int, dict[str, int]]]:
+    return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+
+
 async def _work(dsn: str, ctl: WorkerControl) -> None:
-    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-    async with conn:
-        await ctl.aready_and_wait_for_start()
+    async with await _connect(dsn) as conn:
         if ctl.options.sleep_s > 0:
+            await ctl.aready_and_wait_for_start()
             await _work_with_tasks(conn, ctl, ctl.options.concurrency or CLAIM_BATCH)
-        else:
-            await _work_inline(conn, ctl)
+            return
+        async with await _connect(dsn) as second:
+            await ctl.aready_and_wait_for_start()
+            await _work_inline(conn, second, ctl)
 
 
 async def _complete_and_claim(
@@ -136,16 +144,26 @@ async def _complete_and_claim(
     return await cur.fetchall()
 
 
-async def _work_inline(conn: psycopg.AsyncConnection[tuple[int, dict[str, int]]], ctl: WorkerControl) -> None:
-    """No-op jobs run in the claim loop itself: claim 500, run them, finish them with the next claim."""
+async def _work_inline(
+    first: psycopg.AsyncConnection[tuple[int, dict[str, int]]],
+    second: psycopg.AsyncConnection[tuple[int, dict[str, int]]],
+    ctl: WorkerControl,
+) -> None:
+    """No-op jobs run in the claim loop itself: claim 500, run them, finish them with the next claim.
+
+    Two such loops per process, each on its own connection, so one statement is always executing
+    on the server while Python reads the other's rows: the client's work per batch overlaps the
+    server's instead of following it (a pipeline two statements deep)."""
+    await asyncio.gather(_inline_loop(first, ctl), _inline_loop(second, ctl))
+
+
+async def _inline_loop(conn: psycopg.AsyncConnection[tuple[int, dict[str, int]]], ctl: WorkerControl) -> None:
     done: list[int] = []
     while True:
         stopping = ctl.stop_requested
         rows = await _complete_and_claim(conn, done, 0 if stopping else CLAIM_BATCH)
-        done = []
-        for job_id, payload in rows:
-            ctl.job_started(payload["n"])
-            done.append(job_id)
+        done = [job_id for job_id, _ in rows]
+        ctl.jobs_started([payload["n"] for _, payload in rows])
         if stopping:
             return
         if not rows:

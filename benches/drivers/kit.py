@@ -114,6 +114,15 @@ class WorkerControl:
             self.started_at.append(time.time())
         self._counters[self.options.index] += 1
 
+    def jobs_started(self, ns: list[int]) -> None:
+        """``job_started`` for a batch of jobs a loop starts together (the raw-SQL ceiling's no-op
+        jobs): the same record, one shared-counter update instead of one per job."""
+        self.executed.extend(ns)
+        if self.options.record_times:
+            now = time.time()
+            self.started_at.extend(now for _ in ns)
+        self._counters[self.options.index] += len(ns)
+
     def ready_and_wait_for_start(self) -> None:
         """Call once the worker is set up (connected, handlers registered) and before it claims work."""
         self._out.put(("ready", self.options.index))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import threading
 from pathlib import Path
 
 from anclax_fast.cli._common import EXIT_OK, EXIT_USAGE, Subcommands
@@ -113,10 +115,18 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     if args.processes < 1:
         raise CommandError("--processes must be at least 1", EXIT_USAGE)
+    if args.processes > 1:
+        load_spec_for(args.spec)  # fail here, in the supervisor, rather than in every child
+        load_app(args.app)
+        return Fleet.from_worker_args(args).run()
+    # SIGTERM and SIGINT mean "stop gracefully" from the first instant: one that arrives while the
+    # worker loads and starts (a supervisor stopping the fleet meanwhile) is honoured once it has
+    # started, instead of killing the process before it could leave cleanly.
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: stop_requested.set())
     spec = load_spec_for(args.spec)
     executor = load_app(args.app)
-    if args.processes > 1:
-        return Fleet.from_worker_args(args).run()
     with Client(args.dsn) as client:
         worker = Worker(
             client,
@@ -139,5 +149,9 @@ def run(args: argparse.Namespace) -> int:
             log.info("serving Prometheus metrics on :%d/metrics", port)
             if args.metrics_port_file is not None:
                 args.metrics_port_file.write_text(str(port))
-        worker.run()
+        try:
+            while not stop_requested.wait(0.25):
+                pass
+        finally:
+            worker.stop()
     return EXIT_OK
