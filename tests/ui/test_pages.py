@@ -168,6 +168,9 @@ def test_pause_resume_and_cancel_by_tag_from_the_tasks_page(client: Client, http
     runner = Runner(client)
     tagged = [runner.run("SendEmail", Params(n=i), delay="1h", tags=["ui-batch"]) for i in range(3)]
     other = runner.run("SendEmail", Params(n=9), delay="1h")
+    detail = http.get(f"/tasks/{tagged[0]}").text
+    assert "#ui-batch" in detail
+    assert 'data-action="pause"' in detail
     listing = http.get("/tasks?tag=ui-batch").text
     assert sorted(ids_on(listing)) == tagged
     assert "#ui-batch" in listing
@@ -184,6 +187,7 @@ def test_pause_resume_and_cancel_by_tag_from_the_tasks_page(client: Client, http
     selected = {"csrf": csrf, "scope": "ids", "ids": str(tagged[0]), "confirm": "yes", "back": "/tasks"}
     assert http.post("/actions/resume", data=selected, follow_redirects=False).status_code == 303
     assert client.task(tagged[0]).status == "pending"
+    assert 'data-action="resume"' in http.get(f"/tasks/{tagged[1]}").text
     cancelled = http.post("/actions/cancel", data={**filtered, "confirm": "yes"}, follow_redirects=False)
     assert cancelled.status_code == 303
     assert {client.task(i).status for i in tagged} == {"cancelled"}
