@@ -1,7 +1,8 @@
 """A worker in a process of its own, for tests that kill, freeze or restart workers.
 
 Every attempt appends ``task_id attempt pid start end`` (monotonic-free: wall clock ns) to
-``--log``, so a test can prove that no task ran twice at the same time.
+``--log``, so a test can prove that no task ran twice at the same time. An attempt numbered up to
+the task's ``fail_times`` parameter raises after it is logged.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Logged:
         end = time.time_ns()
         with self._lock:
             self._file.write(f"{ctx.task_id} {ctx.attempt} {os.getpid()} {start} {end}\n")
+        if ctx.attempt <= params.fail_times:
+            # Retried (or failed) like any failing attempt: tests of retries across processes.
+            raise RuntimeError(f"failing attempt {ctx.attempt} of {params.fail_times}")
 
     def _hook(self, *args: object) -> None:
         pass

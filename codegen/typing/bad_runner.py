@@ -26,3 +26,4 @@ def enqueue(client: Client) -> None:
     runner.run_send_email_with_tx("BEGIN", email)  # expect-error
     runner.run_send_notification(SendNotificationParameters(user_id=1, message="m"), priority="high")  # expect-error
     runner.run_sendemail(email)  # expect-error
+    runner.run_send_email(email, tags=[1, 2])  # expect-error

@@ -31,6 +31,7 @@ def enqueue(client: Client, tx: Tx, connection: psycopg.Connection[tuple[object,
             delay=datetime.timedelta(seconds=30),
             priority=5,
             labels=["eu"],
+            tags=["cleanup", "batch-42"],
             parent_id=7,
         ),
         runner.run_process_order(

@@ -44,6 +44,7 @@ def enqueue(name: str, payload: bytes, options: ResolvedOptions) -> Statement:
             o.unique_tag,
             o.parent_id,
             o.headers,
+            o.tags,
         ),
     )
 

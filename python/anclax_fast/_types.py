@@ -78,6 +78,7 @@ class BatchEnqueueOptions(TypedDict, total=False):
     run_at: datetime | None
     priority: int | None
     labels: Sequence[str] | None
+    tags: Sequence[str] | None
     parent_id: int | None
 
 

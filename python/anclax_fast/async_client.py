@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from anclax_fast import control
 from anclax_fast._core import AsyncClientCore, AsyncTx, Completions, redact_dsn
 from anclax_fast.client import DEFAULT_POOL_SIZE, LIST_WINDOW, counts_sql, listing_sql, resolve_dsn
 from anclax_fast.errors import ConfigurationError
@@ -91,9 +92,61 @@ class AsyncClient:
         await self._core.wait(self.completions(), task_id, timeout)
         return await self.task(task_id)
 
-    async def cancel(self, task_id: int) -> bool:
-        """Cancel a task (see :meth:`anclax_fast.Client.cancel`). False when it was already final."""
-        return bool(await self._core.cancel(self.completions(), task_id) != "final")
+    async def cancel(
+        self, task_id: int | None = None, *, tags: Sequence[str] | None = None, cascade: bool = True
+    ) -> list[int]:
+        """Cancel a task or the tasks carrying ``tags``, with their descendants unless
+        ``cascade=False``; returns the ids whose cancel took effect (see
+        :meth:`anclax_fast.Client.cancel`)."""
+        plan = control.cancel_plan(task_id, tags, cascade=cascade)
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, plan)
+
+    async def pause(
+        self,
+        *,
+        task_ids: Iterable[int] | None = None,
+        unique_tag: str | None = None,
+        tags: Sequence[str] | None = None,
+        task_name: str | None = None,
+    ) -> int:
+        """Pause tasks or a task name; returns how many tasks changed (see :meth:`anclax_fast.Client.pause`)."""
+        selection = control.selector("pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.pause_plan(selection))
+
+    async def resume(
+        self,
+        *,
+        task_ids: Iterable[int] | None = None,
+        unique_tag: str | None = None,
+        tags: Sequence[str] | None = None,
+        task_name: str | None = None,
+    ) -> int:
+        """Undo :meth:`pause`; returns how many tasks changed (see :meth:`anclax_fast.Client.resume`)."""
+        selection = control.selector("resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.resume_plan(selection))
+
+    async def paused_task_names(self) -> list[str]:
+        """The task names paused with ``pause(task_name=...)``, sorted."""
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.paused_names_plan())
+
+    async def pause_schedule(self, task_name: str, unique_tag: str | None = None) -> bool:
+        """Pause a cron schedule (see :meth:`anclax_fast.Client.pause_schedule`)."""
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.pause_schedule_plan(task_name, unique_tag))
+
+    async def resume_schedule(self, task_name: str, unique_tag: str | None = None) -> bool:
+        """Resume a paused cron schedule, skipping missed fires (see :meth:`anclax_fast.Client.resume_schedule`)."""
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.resume_schedule_plan(task_name, unique_tag))
+
+    async def trigger_schedule(self, task_name: str, unique_tag: str | None = None) -> int:
+        """Run a schedule's task once now; returns its id (see :meth:`anclax_fast.Client.trigger_schedule`)."""
+        async with self.transaction() as tx:
+            return await control.drive_async(tx, control.trigger_schedule_plan(task_name, unique_tag))
 
     async def tasks(
         self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
@@ -110,7 +163,7 @@ class AsyncClient:
     async def counts_by_status(self, *, exact: bool = False) -> dict[str, int]:
         """How many tasks are in each status (see :meth:`anclax_fast.Client.counts_by_status`:
         final statuses are estimates unless ``exact=True``)."""
-        counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
+        counts: dict[str, int] = dict.fromkeys(("pending", "running", "paused", "completed", "failed", "cancelled"), 0)
         async with self.transaction() as tx:
             rows = await tx.fetch(counts_sql(exact=exact))
         counts.update({row["status"]: int(row["n"]) for row in rows})
@@ -129,6 +182,7 @@ class AsyncClient:
                 source=row["source"],
                 next_fire_at=row["next_fire_at"],
                 next_task_id=row["next_task_id"],
+                paused=bool(row.get("paused", False)),
             )
             for row in rows
         ]

@@ -1,5 +1,6 @@
 """Bulk operations on the tasks a :class:`~anclax_fast.filters.TaskFilter` or a list of ids selects:
-retry (failed or cancelled → pending), cancel (pending or running), delete (final tasks).
+retry (failed or cancelled → pending), cancel (pending, running or paused), delete (final tasks),
+pause (pending or running) and resume (paused).
 
 Each runs in batches of :data:`BATCH_SIZE` tasks, one short transaction per batch, so that a
 redrive of a million failures neither holds a million row locks nor makes workers wait for the
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from anclax_fast import control
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.filters import SqlCondition, TaskFilter
 from anclax_fast.records import FINAL_STATUSES, TaskStatus
@@ -26,7 +28,19 @@ if TYPE_CHECKING:
     from anclax_fast._core import Tx
     from anclax_fast.client import Client
 
-__all__ = ["BATCH_SIZE", "CANCEL", "DELETE", "RETRY", "Operation", "count", "default_actor", "run", "statuses_of"]
+__all__ = [
+    "BATCH_SIZE",
+    "CANCEL",
+    "DELETE",
+    "PAUSE",
+    "RESUME",
+    "RETRY",
+    "Operation",
+    "count",
+    "default_actor",
+    "run",
+    "statuses_of",
+]
 
 BATCH_SIZE = 1000
 
@@ -50,11 +64,14 @@ RETRY = Operation("retry", ("failed", "cancelled"), "SELECT anclax.retry($1::big
 # anclax.cancel records no actor: its events say how the cancel happened (before or while running).
 CANCEL = Operation(
     "cancel",
-    ("pending", "running"),
+    ("pending", "running", "paused"),
     "SELECT count(*) FROM unnest($1::bigint[]) AS i(id) CROSS JOIN LATERAL anclax.cancel(i.id) AS r(outcome) "
     "WHERE r.outcome IN ('cancelled', 'requested')",
 )
 DELETE = Operation("delete", ("completed", "failed", "cancelled"), "SELECT anclax.delete_tasks($1::bigint[])")
+# Pause and resume by ids: the statements of Client.pause / Client.resume (anclax_fast.control).
+PAUSE = Operation("pause", ("pending", "running"), control.pause_by_ids_sql())
+RESUME = Operation("resume", ("paused",), control.resume_by_ids_sql())
 
 
 def default_actor() -> str:

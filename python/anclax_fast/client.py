@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import LiteralString
 
-from anclax_fast import bulk
+from anclax_fast import bulk, control
 from anclax_fast._core import ClientCore, Tx, redact_dsn
 from anclax_fast.errors import ConfigurationError
 from anclax_fast.filters import TaskFilter
@@ -42,12 +42,14 @@ LIMIT $4
 LIST_WINDOW = 100_000
 _NEWEST_SQL = "SELECT coalesce(max(id), 0) + 1 FROM anclax.tasks"
 
-# Pending and running through the partial indexes that hold only those rows (tasks_lane_idx,
-# tasks_running_idx); the final statuses from the planner's statistics of the status column.
+# Pending, running and paused through the partial indexes that hold only those rows (tasks_lane_idx,
+# tasks_running_idx, tasks_paused_idx); the final statuses from the planner's statistics of the status column.
 _COUNTS_SQL: LiteralString = """
 SELECT 'pending' AS status, count(*) AS n FROM anclax.tasks WHERE status = 'pending'
 UNION ALL
 SELECT 'running', count(*) FROM anclax.tasks WHERE status = 'running' AND worker_id IS NOT NULL
+UNION ALL
+SELECT 'paused', count(*) FROM anclax.tasks WHERE status = 'paused'
 UNION ALL
 SELECT s.status, (f.freq * greatest(c.reltuples, 0))::bigint
 FROM pg_class AS c
@@ -128,10 +130,61 @@ class Client:
         self._core.wait(task_id, timeout)
         return self.task(task_id)
 
-    def cancel(self, task_id: int) -> bool:
-        """Cancel a task. Pending: cancelled now. Running: ``ctx.cancelled`` turns true and the
-        attempt ends ``cancelled`` when it returns. Returns False when the task was already final."""
-        return self._core.cancel(task_id) != "final"
+    def cancel(
+        self, task_id: int | None = None, *, tags: Sequence[str] | None = None, cascade: bool = True
+    ) -> list[int]:
+        """Cancel a task, or every unfinished task carrying all of ``tags``, and with ``cascade``
+        (the default) every descendant (children by ``parent_id``, their children, ...).
+
+        Pending or paused: cancelled now. Running: ``ctx.cancelled`` turns true and the attempt
+        ends ``cancelled`` when it returns. Final tasks are left alone. Returns the ids whose
+        cancel took effect, in id order: empty (falsy) when everything was already final.
+        Raises :class:`~anclax_fast.errors.TaskNotFound` for an unknown id.
+        """
+        with self.transaction() as tx:
+            return control.drive(tx, control.cancel_plan(task_id, tags, cascade=cascade))
+
+    def pause(
+        self,
+        *,
+        task_ids: Iterable[int] | None = None,
+        unique_tag: str | None = None,
+        tags: Sequence[str] | None = None,
+        task_name: str | None = None,
+    ) -> int:
+        """Pause tasks: by id, by unique tag, by tags (tasks carrying all of them), or a whole
+        task name (exactly one of these). Pending tasks become ``paused`` and are not claimed;
+        running ones finish their attempt, then become ``paused`` instead of retrying (a success
+        or a final failure stands). A paused task name also makes every new task of that name
+        start ``paused``, until :meth:`resume`.
+
+        Returns how many tasks changed. An unknown id or unique tag raises
+        :class:`~anclax_fast.errors.TaskNotFound` and changes nothing; tags or a name that match
+        no task change nothing and return 0 (a name is paused all the same).
+        """
+        selection = control.selector("pause", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
+        with self.transaction() as tx:
+            return control.drive(tx, control.pause_plan(selection))
+
+    def resume(
+        self,
+        *,
+        task_ids: Iterable[int] | None = None,
+        unique_tag: str | None = None,
+        tags: Sequence[str] | None = None,
+        task_name: str | None = None,
+    ) -> int:
+        """Undo :meth:`pause` (same selectors): paused tasks become ``pending`` (due at their
+        ``run_at``, now if that passed) and workers are woken; running tasks lose their pause
+        request; a task name stops being paused. Returns how many tasks changed."""
+        selection = control.selector("resume", task_ids=task_ids, unique_tag=unique_tag, tags=tags, task_name=task_name)
+        with self.transaction() as tx:
+            return control.drive(tx, control.resume_plan(selection))
+
+    def paused_task_names(self) -> list[str]:
+        """The task names paused with ``pause(task_name=...)``, sorted."""
+        with self.transaction() as tx:
+            return control.drive(tx, control.paused_names_plan())
 
     def tasks(
         self, *, status: str | None = None, name: str | None = None, limit: int = 50, before_id: int | None = None
@@ -157,7 +210,7 @@ class Client:
         ``ANALYZE`` (autovacuum keeps them current), unless ``exact=True``, which counts every
         row: a scan of the whole table, for scripts, not for dashboards or metrics scrapes.
         """
-        counts: dict[str, int] = dict.fromkeys(("pending", "running", "completed", "failed", "cancelled"), 0)
+        counts: dict[str, int] = dict.fromkeys(("pending", "running", "paused", "completed", "failed", "cancelled"), 0)
         with self.transaction() as tx:
             rows = tx.fetch(counts_sql(exact=exact))
         counts.update({row["status"]: int(row["n"]) for row in rows})
@@ -188,9 +241,30 @@ class Client:
                 source=row["source"],
                 next_fire_at=row["next_fire_at"],
                 next_task_id=row["next_task_id"],
+                paused=bool(row.get("paused", False)),
             )
             for row in self._core.schedules()
         ]
+
+    def pause_schedule(self, task_name: str, unique_tag: str | None = None) -> bool:
+        """Pause a cron schedule: the scheduler skips it and its next fire waits ``paused``.
+        False when it was paused already; :class:`~anclax_fast.errors.ScheduleNotFound` when it
+        does not exist."""
+        with self.transaction() as tx:
+            return control.drive(tx, control.pause_schedule_plan(task_name, unique_tag))
+
+    def resume_schedule(self, task_name: str, unique_tag: str | None = None) -> bool:
+        """Resume a paused cron schedule. Fires whose time passed while it was paused are skipped,
+        not caught up: the schedule continues at its first fire time after now. False when it
+        was not paused."""
+        with self.transaction() as tx:
+            return control.drive(tx, control.resume_schedule_plan(task_name, unique_tag))
+
+    def trigger_schedule(self, task_name: str, unique_tag: str | None = None) -> int:
+        """Run a schedule's task once now, outside its cron times (paused or not); returns the
+        new task's id. The schedule's own fire times are untouched."""
+        with self.transaction() as tx:
+            return control.drive(tx, control.trigger_schedule_plan(task_name, unique_tag))
 
     def unschedule(self, task_name: str, unique_tag: str | None = None) -> bool:
         """Remove a cron schedule (its pending next fire is cancelled). False when it did not exist.

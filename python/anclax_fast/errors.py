@@ -21,6 +21,7 @@ __all__ = [
     "IntervalError",
     "PostgresNotFound",
     "RetryWithoutErrorEvent",
+    "ScheduleNotFound",
     "SchemaNotMigrated",
     "SpecError",
     "SpecProblem",
@@ -120,6 +121,10 @@ class SchemaNotMigrated(DatabaseError):
 
 class TaskNotFound(AnclaxError, LookupError):
     """No task with the given id exists (it may have been pruned by retention)."""
+
+
+class ScheduleNotFound(AnclaxError, LookupError):
+    """No cron schedule with the given task name (and unique tag) exists."""
 
 
 class WaitTimeout(AnclaxError, TimeoutError):

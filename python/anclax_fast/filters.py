@@ -14,7 +14,7 @@ from anclax_fast.retry import parse_duration
 
 __all__ = ["STATUSES", "SqlCondition", "TaskFilter", "parse_moment"]
 
-STATUSES: tuple[TaskStatus, ...] = ("pending", "running", "completed", "failed", "cancelled")
+STATUSES: tuple[TaskStatus, ...] = ("pending", "running", "paused", "completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class TaskFilter:
     - ``status``: one status or several;
     - ``name``: the task name, exactly;
     - ``label``: tasks carrying this label (among others);
+    - ``tag``: tasks carrying this tag (among others);
     - ``unique_tag``: the task's unique tag, exactly;
     - ``error_contains``: text found in the last error message (case-insensitive);
     - ``fingerprint``: the error fingerprint the dashboard groups failures by
@@ -38,6 +39,7 @@ class TaskFilter:
     status: TaskStatus | Sequence[TaskStatus] | None = None
     name: str | None = None
     label: str | None = None
+    tag: str | None = None
     unique_tag: str | None = None
     error_contains: str | None = None
     fingerprint: str | None = None
@@ -64,7 +66,7 @@ class TaskFilter:
         object.__setattr__(self, "statuses", statuses)
         if self.retrying and statuses is not None and "pending" not in statuses:
             raise ConfigurationError("retrying=True selects pending tasks, but the status filter excludes 'pending'")
-        for key in ("name", "label", "unique_tag", "error_contains", "fingerprint"):
+        for key in ("name", "label", "tag", "unique_tag", "error_contains", "fingerprint"):
             value: object = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value or "\x00" in value):
                 raise ConfigurationError(f"TaskFilter.{key} must be a non-empty string without NUL, got {value!r}")
@@ -91,12 +93,7 @@ class TaskFilter:
         if self.retrying:
             # The predicate of tasks_retrying_idx, spelled the same so the planner can use it.
             sql.add_fixed("t.status = 'pending' AND t.attempts > 0")
-        if self.name is not None:
-            sql.add("t.name = {}", self.name)
-        if self.label is not None:
-            sql.add("t.labels @> ARRAY[{}::text]", self.label)
-        if self.unique_tag is not None:
-            sql.add("t.unique_tag = {}", self.unique_tag)
+        self._add_names(sql)
         if self.error_contains is not None:
             sql.add("t.last_error ILIKE {}", "%" + escape_like(self.error_contains) + "%")
         if self.fingerprint is not None:
@@ -109,6 +106,18 @@ class TaskFilter:
         if self.until is not None:
             sql.add(f"{column} < {{}}", self.until)
         return sql
+
+    def _add_names(self, sql: SqlCondition) -> None:
+        """The conditions on the task's name, labels, tags and unique tag."""
+        if self.name is not None:
+            sql.add("t.name = {}", self.name)
+        if self.label is not None:
+            sql.add("t.labels @> ARRAY[{}::text]", self.label)
+        if self.tag is not None:
+            # `tags <> '{}'`: the predicate of tasks_tags_idx, which holds only tagged tasks.
+            sql.add("t.tags @> ARRAY[{}::text] AND t.tags <> '{{}}'", self.tag)
+        if self.unique_tag is not None:
+            sql.add("t.unique_tag = {}", self.unique_tag)
 
 
 def parse_moment(text: str, now: datetime, what: str = "time") -> datetime:

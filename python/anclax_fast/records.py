@@ -10,7 +10,7 @@ from typing import Any, Literal, cast
 
 __all__ = ["FINAL_STATUSES", "ScheduleInfo", "TaskEvent", "TaskInfo", "TaskStatus"]
 
-TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled", "paused"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
@@ -42,6 +42,10 @@ class TaskInfo:
     created_at: datetime
     headers: Mapping[str, str] = field(default_factory=dict[str, str])
     """Propagation headers stored at enqueue (the W3C ``traceparent`` when tracing is on)."""
+    tags: tuple[str, ...] = ()
+    """Tags given at enqueue or in the spec (what ``Client.pause``, ``resume`` and ``cancel`` select by)."""
+    pause_requested: bool = False
+    """Running and paused: it becomes ``paused`` instead of retrying when its attempt ends."""
 
     @property
     def is_final(self) -> bool:
@@ -73,6 +77,8 @@ class TaskInfo:
             last_error=row["last_error"],
             created_at=row["created_at"],
             headers=row.get("headers") or {},
+            tags=tuple(row.get("tags") or ()),
+            pause_requested=bool(row.get("pause_requested", False)),
         )
 
 
@@ -119,3 +125,5 @@ class ScheduleInfo:
     source: Literal["spec", "app"]
     next_fire_at: datetime
     next_task_id: int | None
+    paused: bool = False
+    """Paused with ``Client.pause_schedule``: the scheduler skips it until ``resume_schedule``."""

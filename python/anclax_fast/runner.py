@@ -11,7 +11,7 @@ caller's transaction (:mod:`anclax_fast._external_tx`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
@@ -26,6 +26,7 @@ from anclax_fast._types import BatchEnqueueOptions, EnqueueOptions
 from anclax_fast.errors import ConfigurationError, IntervalError, TaskAlreadyExists
 from anclax_fast.retry import parse_duration, parse_interval
 from anclax_fast.spec import RetryPolicy
+from anclax_fast.tags import check_tags
 
 if TYPE_CHECKING:
     from anclax_fast.async_client import AsyncClient
@@ -53,6 +54,8 @@ class ResolvedOptions:
     if_exists_raise: bool
     headers: str | None = None
     """Propagation headers for the row (JSON), set by a tracing integration, never by callers."""
+    tags: list[str] = field(default_factory=list[str])
+    """Tags (checked: :func:`anclax_fast.tags.check_tags`)."""
 
 
 def _duration_ms(name: str, value: object) -> int:
@@ -128,6 +131,7 @@ def resolve_options(task: TaskDef, options: EnqueueOptions | Mapping[str, object
     max_attempts, intervals = _retry(policy if policy is not None else task.retry_policy)
     timeout = raw.get("timeout")
     labels = raw.get("labels")
+    tags = raw.get("tags")
     unique_tag = raw.get("unique_tag")
     if unique_tag is not None and (not isinstance(unique_tag, str) or not unique_tag or "\x00" in unique_tag):
         raise ConfigurationError(f"unique_tag must be a non-empty string without NUL characters, got {unique_tag!r}")
@@ -147,6 +151,7 @@ def resolve_options(task: TaskDef, options: EnqueueOptions | Mapping[str, object
         unique_tag=unique_tag,
         parent_id=parent_id,
         if_exists_raise=if_exists == "raise",
+        tags=check_tags(tags if tags is not None else task.tags),
     )
 
 

@@ -130,6 +130,7 @@ class TaskDef:
     timeout: timedelta = DEFAULT_TIMEOUT
     labels: tuple[str, ...] = ()
     priority: int = 0
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

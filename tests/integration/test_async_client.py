@@ -94,8 +94,8 @@ def test_inspection_and_control(module_dsn: str) -> None:
         runner = AsyncRunner(aclient)
         ids = await runner.run_many("Echo", [Params(n=i) for i in range(5)], delay="1h")
         assert ids == sorted(ids)
-        assert await aclient.cancel(ids[0]) is True
-        assert await aclient.cancel(ids[0]) is False
+        assert await aclient.cancel(ids[0]) == [ids[0]]
+        assert await aclient.cancel(ids[0]) == []
         assert (await aclient.task(ids[0])).status == "cancelled"
         assert [e.kind for e in await aclient.events(ids[0])] == ["TaskCancelled"]
         assert (await aclient.wait(ids[0], timeout=1)).status == "cancelled"

@@ -65,7 +65,7 @@ def test_a_delayed_task_starts_on_time_woken_by_a_timer(client: Client) -> None:
 def test_cancel_pending_running_and_final_tasks(client: Client) -> None:
     runner = Runner(client)
     pending = runner.run("Echo", Params(), delay="1h")
-    assert client.cancel(pending) is True
+    assert client.cancel(pending) == [pending]
     info = client.task(pending)
     assert info.status == "cancelled"
     assert [e.kind for e in client.events(pending)] == ["TaskCancelled"]
@@ -74,14 +74,14 @@ def test_cancel_pending_running_and_final_tasks(client: Client) -> None:
     with running_worker(client, recorder):
         running = runner.run("Sleepy", Params(sleep=30))
         wait_until(lambda: client.task(running).status == "running")
-        assert client.cancel(running) is True
+        assert client.cancel(running) == [running]
         info = client.wait(running, timeout=10)
         assert info.status == "cancelled"
         ctx = next(c for c in recorder.contexts if c.task_id == running)
         assert ctx.cancelled
         done = runner.run("Echo", Params())
         assert client.wait(done, timeout=10).status == "completed"
-    assert client.cancel(done) is False
+    assert client.cancel(done) == []
     assert client.task(done).status == "completed"
     with pytest.raises(TaskNotFound):
         client.cancel(10**12)

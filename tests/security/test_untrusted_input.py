@@ -89,7 +89,15 @@ def fresh(client: Client) -> Iterator[Client]:
     yield client
     with client.transaction() as tx:
         tables = tx.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'anclax' ORDER BY 1")
-    assert [t["tablename"] for t in tables] == ["events", "lanes", "migrations", "schedules", "tasks", "workers"]
+    assert [t["tablename"] for t in tables] == [
+        "events",
+        "lanes",
+        "migrations",
+        "paused_names",
+        "schedules",
+        "tasks",
+        "workers",
+    ]
 
 
 def test_hostile_names_labels_tags_and_payloads_are_stored_and_run_unchanged(fresh: Client) -> None:
@@ -234,3 +242,19 @@ def test_params_that_do_not_validate_are_refused_before_anything_is_written(fres
     with pytest.raises(TypeError, match="must be its generated model"):
         Strict(fresh).run({"text": "'; DROP TABLE anclax.tasks; --"})
     assert _rows(fresh) == before
+
+
+def test_hostile_tags_are_data_for_enqueue_pause_resume_and_cancel(fresh: Client) -> None:
+    client = fresh
+    names = ["Tagged"]
+    runner = Runner(client, _spec(names))
+    for text in HOSTILE:
+        tag = f"tag {text}"[:200]
+        task_id = runner.run("Tagged", text, tags=[tag], delay="1h")
+        assert client.task(task_id).tags == (tag,)
+        assert client.pause(tags=[tag]) == 1
+        assert client.task(task_id).status == "paused"
+        assert client.resume(tags=[tag]) == 1
+        assert client.cancel(tags=[tag]) == [task_id]
+    assert client.pause(task_name="Tagged'); DROP TABLE anclax.tasks; --") == 0
+    assert client.resume(task_name="Tagged'); DROP TABLE anclax.tasks; --") == 0

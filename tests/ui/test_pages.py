@@ -153,3 +153,61 @@ def test_an_id_in_the_filter_opens_the_task(http: TestClient, client: Client) ->
     response = http.get("/tasks", params={"id": str(task.id)}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].endswith(f"/tasks/{task.id}")
+
+
+def _csrf(http: TestClient) -> str:
+    from anclax_fast.ui.security import CSRF_COOKIE
+
+    http.get("/")
+    value = http.cookies.get(CSRF_COOKIE)
+    assert value
+    return value
+
+
+def test_pause_resume_and_cancel_by_tag_from_the_tasks_page(client: Client, http: TestClient) -> None:
+    runner = Runner(client)
+    tagged = [runner.run("SendEmail", Params(n=i), delay="1h", tags=["ui-batch"]) for i in range(3)]
+    other = runner.run("SendEmail", Params(n=9), delay="1h")
+    detail = http.get(f"/tasks/{tagged[0]}").text
+    assert "#ui-batch" in detail
+    assert 'data-action="pause"' in detail
+    listing = http.get("/tasks?tag=ui-batch").text
+    assert sorted(ids_on(listing)) == tagged
+    assert "#ui-batch" in listing
+    assert 'data-action="pause"' in listing
+    csrf = _csrf(http)
+    filtered = {"csrf": csrf, "scope": "filter", "tag": "ui-batch", "back": "/tasks"}
+    confirm = http.post("/actions/pause", data=filtered)
+    assert confirm.status_code == 200
+    assert "3" in confirm.text
+    done = http.post("/actions/pause", data={**filtered, "confirm": "yes"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert {client.task(i).status for i in tagged} == {"paused"}
+    assert client.task(other).status == "pending"
+    selected = {"csrf": csrf, "scope": "ids", "ids": str(tagged[0]), "confirm": "yes", "back": "/tasks"}
+    assert http.post("/actions/resume", data=selected, follow_redirects=False).status_code == 303
+    assert client.task(tagged[0]).status == "pending"
+    assert 'data-action="resume"' in http.get(f"/tasks/{tagged[1]}").text
+    cancelled = http.post("/actions/cancel", data={**filtered, "confirm": "yes"}, follow_redirects=False)
+    assert cancelled.status_code == 303
+    assert {client.task(i).status for i in tagged} == {"cancelled"}
+    client.cancel(other)
+
+
+def test_pause_and_resume_a_schedule_from_the_schedules_page(client: Client, http: TestClient) -> None:
+    wait_until(lambda: any(s.task_name == "Nightly" for s in client.schedules()))
+    schedule = next(s for s in client.schedules() if s.task_name == "Nightly")
+    page = http.get("/schedules").text
+    assert 'data-action="pause-schedule"' in page
+    csrf = _csrf(http)
+    paused = http.post(f"/schedules/{schedule.id}/pause", data={"csrf": csrf}, follow_redirects=False)
+    assert paused.status_code == 303
+    assert next(s for s in client.schedules() if s.task_name == "Nightly").paused
+    page = http.get("/schedules").text
+    assert "data-paused" in page
+    assert 'data-action="resume-schedule"' in page
+    resumed = http.post(f"/schedules/{schedule.id}/resume", data={"csrf": csrf}, follow_redirects=False)
+    assert resumed.status_code == 303
+    assert not next(s for s in client.schedules() if s.task_name == "Nightly").paused
+    assert http.post("/schedules/999999/pause", data={"csrf": csrf}).status_code == 404
+    assert http.post(f"/schedules/{schedule.id}/explode", data={"csrf": csrf}).status_code == 404

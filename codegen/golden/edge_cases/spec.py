@@ -124,6 +124,7 @@ SPEC = Spec(
             timeout=datetime.timedelta(seconds=90),
             labels=("warehouse", "eu"),
             priority=10,
+            tags=("eu-orders", "shipping"),
         ),
         TaskDef(
             name="RecordMeasurement",

@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 from anclax_fast import __version__
-from anclax_fast.cli import demo, generate, migrate, tasks, ui, worker
+from anclax_fast.cli import demo, generate, migrate, schedules, tasks, ui, worker
 from anclax_fast.cli._common import EXIT_OK, EXIT_STALE, EXIT_USAGE
 
 __all__ = ["COMMANDS", "EXIT_OK", "EXIT_STALE", "EXIT_USAGE", "build_parser", "main"]
 
 # The command modules, in the order ``--help`` lists them.
-COMMANDS = (generate, migrate, worker, tasks, ui, demo)
+COMMANDS = (generate, migrate, worker, tasks, schedules, ui, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

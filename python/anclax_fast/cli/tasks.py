@@ -1,4 +1,4 @@
-"""``anclax-fast tasks``: list, show, cancel, wait for and retry tasks."""
+"""``anclax-fast tasks``: list, show, cancel, pause, resume, wait for and retry tasks."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ __all__ = ["EXIT_NOT_COMPLETED", "EXIT_NOT_FOUND", "register"]
 EXIT_NOT_FOUND = 6
 EXIT_NOT_COMPLETED = 7
 
-_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
 
 _EPILOG = """\
 exit codes:
@@ -53,10 +53,47 @@ def register(subcommands: Subcommands) -> None:
     show.add_argument("task_id", type=int, metavar="ID")
     show.set_defaults(run=guarded(run_show))
 
-    cancel = actions.add_parser("cancel", help="cancel a task (a running one stops when it returns)", epilog=_EPILOG)
+    cancel = actions.add_parser(
+        "cancel",
+        help="cancel a task and its descendants, or the tasks with given tags (a running one stops when it returns)",
+        epilog=_EPILOG,
+    )
     add_dsn_argument(cancel)
-    cancel.add_argument("task_id", type=int, metavar="ID")
+    cancel.add_argument("task_id", type=int, nargs="?", metavar="ID")
+    cancel.add_argument(
+        "--tag", action="append", dest="tags", metavar="TAG", help="tasks carrying this tag (repeatable: all of them)"
+    )
+    cancel.add_argument("--no-cascade", action="store_true", help="leave the descendants (children by parent id) alone")
     cancel.set_defaults(run=guarded(run_cancel))
+
+    for verb, text in (
+        (
+            "pause",
+            "pause tasks: pending ones wait, running ones finish their attempt and then wait instead of retrying",
+        ),
+        ("resume", "resume paused tasks (they become pending again) or a paused task name"),
+    ):
+        control = actions.add_parser(
+            verb,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}. Give exactly one of: task ids, --unique-tag, --tag, --name.",
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_dsn_argument(control)
+        control.add_argument("task_ids", type=int, nargs="*", metavar="ID", help="these tasks")
+        control.add_argument("--unique-tag", metavar="TAG", help="the task with this unique tag")
+        control.add_argument(
+            "--tag",
+            action="append",
+            dest="tags",
+            metavar="TAG",
+            help="tasks carrying this tag (repeatable: all of them)",
+        )
+        control.add_argument(
+            "--name", metavar="TASK", help="every task of this name, and (pause) every new one until resumed"
+        )
+        control.set_defaults(run=guarded(run_pause if verb == "pause" else run_resume), verb=verb)
 
     wait = actions.add_parser("wait", help="block until a task is completed, failed or cancelled", epilog=_EPILOG)
     add_dsn_argument(wait)
@@ -175,19 +212,60 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_cancel(args: argparse.Namespace) -> int:
+    if (args.task_id is None) == (args.tags is None):
+        raise CommandError("give a task id or --tag, not both and not neither", EXIT_USAGE)
     with Client(args.dsn) as client:
         try:
-            changed = client.cancel(args.task_id)
-            status = client.task(args.task_id).status
+            changed = client.cancel(args.task_id, tags=args.tags, cascade=not args.no_cascade)
+            status = client.task(args.task_id).status if args.task_id is not None else None
         except TaskNotFound as err:
             info(str(err))
             return EXIT_NOT_FOUND
-    if not changed:
-        info(f"task {args.task_id} is already {status}; nothing to cancel")
+    for task_id in changed:
+        print(task_id)
+    if args.task_id is not None and args.task_id not in changed:
+        info(
+            f"task {args.task_id} is already {status}; nothing to cancel"
+            + (" (descendants: see above)" if changed else "")
+        )
     elif status == "running":
         info(f"task {args.task_id} is running: it sees ctx.cancelled and ends cancelled when it returns")
-    else:
-        info(f"task {args.task_id} cancelled")
+    if args.task_id is None or changed:
+        info(f"cancelled {len(changed)} task(s) (running ones end cancelled when their attempt returns)")
+    return EXIT_OK
+
+
+def run_pause(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        try:
+            changed = client.pause(
+                task_ids=args.task_ids or None, unique_tag=args.unique_tag, tags=args.tags, task_name=args.name
+            )
+        except TaskNotFound as err:
+            info(str(err))
+            return EXIT_NOT_FOUND
+    if args.name is not None:
+        info(
+            f"task name {args.name!r} is paused: its new tasks wait until `anclax-fast tasks resume --name {args.name}`"
+        )
+    info(f"paused {changed} task(s) (running ones finish their attempt first)")
+    print(changed)
+    return EXIT_OK
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    with Client(args.dsn) as client:
+        try:
+            changed = client.resume(
+                task_ids=args.task_ids or None, unique_tag=args.unique_tag, tags=args.tags, task_name=args.name
+            )
+        except TaskNotFound as err:
+            info(str(err))
+            return EXIT_NOT_FOUND
+    if args.name is not None:
+        info(f"task name {args.name!r} is no longer paused")
+    info(f"resumed {changed} task(s)")
+    print(changed)
     return EXIT_OK
 
 

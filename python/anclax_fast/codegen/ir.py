@@ -153,6 +153,7 @@ class TaskIR:
     timeout: timedelta | None
     labels: tuple[str, ...]
     priority: int | None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

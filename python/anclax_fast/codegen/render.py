@@ -515,6 +515,8 @@ def _task_def(task: TaskIR) -> Doc:
         kwargs.append(Concat((Text("labels="), tuple_of([Text(string(label)) for label in task.labels]))))
     if task.priority is not None:
         kwargs.append(Text(f"priority={task.priority}"))
+    if task.tags:
+        kwargs.append(Concat((Text("tags="), tuple_of([Text(string(tag)) for tag in task.tags]))))
     return call("TaskDef", kwargs)
 
 

@@ -28,6 +28,7 @@ def task_def(task: TaskIR) -> TaskDef:
         timeout=task.timeout or DEFAULT_TIMEOUT,
         labels=task.labels,
         priority=task.priority or 0,
+        tags=task.tags,
     )
 
 

@@ -23,6 +23,7 @@ from anclax_fast.cron import CronSchedule
 from anclax_fast.errors import CronError, IntervalError, SpecProblem
 from anclax_fast.naming import is_task_name, pascal_case, snake_case
 from anclax_fast.retry import parse_duration, parse_interval
+from anclax_fast.tags import MAX_TAGS, tag_problem
 
 __all__ = ["MODULE_NAMES", "build_ir", "method_names"]
 
@@ -182,6 +183,7 @@ def _task(
     timeout = _timeout(doc, broken, entry, path, problems)
     events = _strings(doc, broken, entry, (*path, "events"), what="event", problems=problems)
     labels = _labels(doc, broken, entry, path, problems)
+    tags = _tags(doc, broken, entry, path, problems)
     # A task with problems still gets its IR (discarded in the end) when its parameters are
     # usable, so that its cron parameters are checked too and every problem shows at once.
     if params is None:
@@ -203,6 +205,7 @@ def _task(
         timeout=timeout,
         labels=tuple(labels),
         priority=priority if isinstance(priority, int) else None,
+        tags=tuple(sorted(tags)),
     )
 
 
@@ -296,6 +299,27 @@ def _labels(
                 )
             )
     return labels
+
+
+def _tags(
+    doc: SourceDoc, broken: set[Path], entry: dict[str, object], path: Path, problems: list[SpecProblem]
+) -> list[str]:
+    tags_path = (*path, "tags")
+    tags = _strings(doc, broken, entry, tags_path, what="tag", problems=problems)
+    values = entry.get("tags")
+    if not is_list(values) or _is_broken(broken, tags_path):
+        return tags
+    for index, tag in enumerate(cast("list[str]", values)):
+        problem = tag_problem(tag)
+        if problem is not None:
+            problems.append(
+                doc.problem(f"invalid tag {tag!r} in {where(doc.data, tags_path)}: {problem}", (*tags_path, index))
+            )
+    if len(tags) > MAX_TAGS:
+        problems.append(
+            doc.problem(f"{where(doc.data, tags_path)}: at most {MAX_TAGS} tags per task, got {len(tags)}", tags_path)
+        )
+    return tags
 
 
 def models_by_name(ir: SpecIR) -> dict[str, ModelIR]:

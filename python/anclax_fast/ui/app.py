@@ -44,7 +44,13 @@ CAPABILITIES_TTL = 30.0
 CONFIRM_COUNT_CAP = 1_000_000
 SSE_PING_INTERVAL = 15.0
 FLASH_COOKIE = "anclax_ui_flash"
-OPERATIONS = {"retry": bulk.RETRY, "cancel": bulk.CANCEL, "delete": bulk.DELETE}
+OPERATIONS = {
+    "retry": bulk.RETRY,
+    "cancel": bulk.CANCEL,
+    "delete": bulk.DELETE,
+    "pause": bulk.PAUSE,
+    "resume": bulk.RESUME,
+}
 
 
 class Dashboard:
@@ -254,7 +260,9 @@ async def action(request: Request) -> Response:
         done = await ui.db.run(lambda: bulk.run(ui.client, operation, target, actor=who))
     except (FormError, AnclaxError) as err:
         return await _problem(request, err)
-    past = {"retry": "retried", "cancel": "cancelled", "delete": "deleted"}[verb]
+    past = {"retry": "retried", "cancel": "cancelled", "delete": "deleted", "pause": "paused", "resume": "resumed"}[
+        verb
+    ]
     return _flash(request, RedirectResponse(back, status_code=303), f"{past.capitalize()} {done:,} task(s).")
 
 
@@ -317,6 +325,38 @@ async def trigger(request: Request) -> Response:
     return _flash(request, RedirectResponse(back, status_code=303), f"Triggered: task #{task_id}.")
 
 
+async def schedule_control(request: Request) -> Response:
+    """Pause or resume a schedule (Client.pause_schedule / resume_schedule)."""
+    ui = _dashboard(request)
+    schedule_id = int(request.path_params["schedule_id"])
+    verb = request.path_params["verb"]
+    if verb not in ("pause", "resume"):
+        return Response(f"unknown action {verb!r}", status_code=404, media_type="text/plain")
+
+    def apply() -> tuple[str, bool] | None:
+        with ui.client.transaction() as tx:
+            row = tx.fetchrow("SELECT task_name, unique_tag FROM anclax.schedules WHERE id = $1", schedule_id)
+        if row is None:
+            return None
+        name, tag = str(row["task_name"]), str(row["unique_tag"]) or None
+        change = ui.client.pause_schedule if verb == "pause" else ui.client.resume_schedule
+        return name + (f" ({tag})" if tag else ""), change(name, tag)
+
+    try:
+        await _accepted_form(request, ui)
+        outcome = await ui.db.run(apply)
+    except (FormError, AnclaxError) as err:
+        return await _problem(request, err)
+    if outcome is None:
+        return await _problem(request, PageNotFound(f"there is no schedule {schedule_id}"))
+    which, changed = outcome
+    past = "Paused" if verb == "pause" else "Resumed"
+    message = (
+        f"{past}: {which}." if changed else f"{which} was {'paused' if verb == 'pause' else 'not paused'} already."
+    )
+    return _flash(request, RedirectResponse(_path(request, "schedules"), status_code=303), message)
+
+
 def create_app(
     client: Client,
     *,
@@ -326,7 +366,7 @@ def create_app(
 ) -> Starlette:
     """The dashboard for ``client``'s database, as an ASGI application.
 
-    - ``allow_actions``: retry, cancel, delete and trigger from the pages (POST forms with CSRF
+    - ``allow_actions``: retry, cancel, pause, resume, delete and trigger from the pages (POST forms with CSRF
       protection); off by default, and off whatever this says when the database role cannot
       write (the pages then say why).
     - ``token``: required from every request when given (at least 16 characters); ``anclax-fast
@@ -354,6 +394,7 @@ def create_app(
         Route("/failures", _page_route("failures"), name="failures"),
         Route("/schedules", _page_route("schedules"), name="schedules"),
         Route("/schedules/{schedule_id:int}/trigger", trigger, methods=["POST"], name="trigger"),
+        Route("/schedules/{schedule_id:int}/{verb:str}", schedule_control, methods=["POST"], name="schedule_control"),
         Route("/workers", _page_route("workers"), name="workers"),
         Route("/live", live, name="live"),
         Route("/actions/{verb:str}", action, methods=["POST"], name="action"),

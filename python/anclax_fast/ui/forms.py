@@ -34,7 +34,7 @@ MAX_FORM_BYTES = 1 << 20
 STATUS_CHOICES = ("", *STATUSES[:1], "retrying", *STATUSES[1:])
 # What each choice filters on: "retrying" is a filter of its own (TaskFilter.retrying).
 _STATUS_OF: dict[str, TaskStatus | None] = {"": None, "retrying": None, **{s: s for s in STATUSES}}
-FILTER_FIELDS = ("status", "name", "label", "unique_tag", "error", "since", "until")
+FILTER_FIELDS = ("status", "name", "label", "tag", "unique_tag", "error", "since", "until")
 
 
 class FormError(ValueError):
@@ -106,6 +106,7 @@ def task_query(form: Form, now: datetime) -> TaskQuery:
             retrying=status == "retrying",
             name=values["name"] or None,
             label=values["label"] or None,
+            tag=values["tag"] or None,
             unique_tag=values["unique_tag"] or None,
             error_contains=values["error"] or None,
             since=since,

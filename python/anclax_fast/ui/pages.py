@@ -128,9 +128,6 @@ async def schedules_page(ui: Dashboard, params: QueryParams) -> Page:
             "schedules": rows,
             "more": more,
             "describe": describe,
-            # Pausing schedules arrives with flow control (Client.pause_schedule): the button
-            # shows up once the client has it.
-            "can_pause": callable(getattr(ui.client, "pause_schedule", None)),
         },
         live={"view": "schedules"},
     )

@@ -23,6 +23,8 @@ pub struct EnqueueOptions {
     pub if_exists_raise: bool,
     /// Propagation headers (a JSON object of strings, e.g. the W3C trace context), stored on the row.
     pub headers: Option<String>,
+    /// Tags (metadata that pause, resume and cancel select by), already sanitized.
+    pub tags: Vec<String>,
 }
 
 impl EnqueueOptions {
@@ -49,6 +51,7 @@ pub async fn enqueue(conn: &Object, name: &str, payload: &[u8], options: &Enqueu
                 &options.unique_tag,
                 &options.parent_id,
                 &options.headers(),
+                &options.tags,
             ],
         )
         .await?;
@@ -81,6 +84,7 @@ pub async fn enqueue_many(conn: &Object, name: &str, payloads: &[&[u8]], options
                 &options.labels,
                 &options.parent_id,
                 &options.headers(),
+                &options.tags,
             ],
         )
         .await?;

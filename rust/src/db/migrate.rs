@@ -13,10 +13,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "ui", include_str!("migrations/0004_ui.sql")),
     (5, "integrations", include_str!("migrations/0005_integrations.sql")),
     (6, "claim_token", include_str!("migrations/0006_claim_token.sql")),
+    (7, "control", include_str!("migrations/0007_control.sql")),
 ];
 
 /// The schema version this build needs.
-pub const LATEST_VERSION: i32 = 6;
+pub const LATEST_VERSION: i32 = 7;
 
 /// Arbitrary but fixed: the advisory lock key that serializes migrations (`'anclax.migrate'` in hex-ish).
 const MIGRATION_LOCK_KEY: i64 = 0x616e_636c_6178_6d67;

@@ -239,6 +239,8 @@ async fn write(engine: &Engine, connection: &mut DedicatedConnection, batch: &[C
                     }
                 }
                 "failed" => Stats::add(&engine.stats.failed, 1),
+                // A retry of a task paused while it ran (the tasks_pause_on_settle trigger).
+                "paused" => Stats::add(&engine.stats.retried, 1),
                 _ => Stats::add(&engine.stats.cancelled, 1),
             }
         }

@@ -30,6 +30,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for EnqueueOptions {
             parent_id: field(intern!(py, "parent_id"))?.extract()?,
             if_exists_raise: field(intern!(py, "if_exists_raise"))?.extract()?,
             headers: field(intern!(py, "headers"))?.extract()?,
+            tags: field(intern!(py, "tags"))?.extract()?,
         })
     }
 }

@@ -427,3 +427,30 @@ def test_the_tutorial_loads_verbatim() -> None:
     crons = {task.name: task.cron.expression for task in loaded.ir.tasks if task.cron}
     assert crons == {"TaskName": "0 */1 * * *", "DailyCleanup": "0 0 2 * * *", "ProcessDailyReports": "0 0 1 * * *"}
     assert len(loaded.notes) == 2
+
+
+def test_tags_are_checked_at_their_position() -> None:
+    found = problems(
+        """\
+        tasks:
+          - name: Tagged
+            tags: [billing, "", billing, "x\\u0000y"]
+          - name: Typed
+            tags: [5]
+        """
+    )
+    assert found[0] == "3:21: invalid tag '' in tags of task 'Tagged': a tag is a non-empty string, got ''"
+    assert found[1] == "3:25: duplicate tag 'billing' in tags of task 'Tagged'"
+    assert found[2].startswith("3:34: invalid tag 'x\\x00y' in tags of task 'Tagged': a tag cannot contain a NUL")
+    assert found[3] == "5:12: tags[0] of task 'Typed' must be a string, not an integer"
+
+
+def test_tags_reach_the_task_definition() -> None:
+    loaded = load(
+        """\
+        tasks:
+          - name: Tagged
+            tags: [b, a]
+        """
+    )
+    assert loaded.ir.tasks[0].tags == ("a", "b")

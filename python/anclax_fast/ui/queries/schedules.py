@@ -24,7 +24,7 @@ NEXT_SHOWN = 3
 
 _SCHEDULES = f"""
 SELECT id, task_name, unique_tag, cron_expression, timezone, source, payload::text AS payload, next_fire_at,
-       created_at, updated_at
+       created_at, updated_at, paused
 FROM anclax.schedules ORDER BY task_name, unique_tag LIMIT {SCHEDULES_SHOWN + 1}
 """
 _FIRES = f"""
@@ -65,6 +65,7 @@ class Schedule:
     fires: list[Fire]
     created_at: datetime
     updated_at: datetime
+    paused: bool = False
 
 
 def load(tx: Tx, now: datetime) -> tuple[list[Schedule], bool]:
@@ -96,6 +97,7 @@ def load(tx: Tx, now: datetime) -> tuple[list[Schedule], bool]:
                 fires=fires.get(int(row["id"]), []),
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
+                paused=bool(row["paused"]),
             )
         )
     return schedules, more

@@ -35,7 +35,8 @@ SCAN_BUDGET = 20_000
 
 COLUMNS = (
     "t.id, t.name, t.status, t.priority, t.run_at, t.attempts, t.max_attempts, t.labels, t.unique_tag, "
-    "t.parent_id, t.worker_id, t.cancel_requested, t.started_at, t.finished_at, t.last_error, t.created_at"
+    "t.parent_id, t.worker_id, t.cancel_requested, t.started_at, t.finished_at, t.last_error, t.created_at, "
+    "t.tags, t.pause_requested"
 )
 
 
@@ -89,6 +90,8 @@ class TaskRow:
     finished_at: datetime | None
     last_error: str | None
     created_at: datetime
+    tags: list[str]
+    pause_requested: bool
 
 
 @dataclass(frozen=True)

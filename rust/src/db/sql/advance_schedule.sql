@@ -5,7 +5,7 @@
 WITH advanced AS (
     UPDATE anclax.schedules
     SET next_fire_at = $3::timestamptz, updated_at = now()
-    WHERE id = $1 AND next_fire_at = $2::timestamptz AND next_fire_at <= now()
+    WHERE id = $1 AND next_fire_at = $2::timestamptz AND next_fire_at <= now() AND NOT paused
     RETURNING id
 )
 SELECT anclax.create_fire(id, $3::timestamptz),
