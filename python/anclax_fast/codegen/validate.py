@@ -10,7 +10,7 @@ schemas (:mod:`.params`). Cron parameters are checked against the built models i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -284,42 +284,53 @@ def _strings(
 def _labels(
     doc: SourceDoc, broken: set[Path], entry: dict[str, object], path: Path, problems: list[SpecProblem]
 ) -> list[str]:
-    labels_path = (*path, "labels")
-    labels = _strings(doc, broken, entry, labels_path, what="label", problems=problems)
-    values = entry.get("labels")
-    if not is_list(values) or _is_broken(broken, labels_path):
-        return labels
-    for index, label in enumerate(cast("list[str]", values)):
-        if not label or any(char.isspace() or char == "," for char in label):
-            problems.append(
-                doc.problem(
-                    f"invalid label {label!r} in {where(doc.data, labels_path)}: labels are non-empty and contain "
-                    "no whitespace or commas (workers take them as --labels a,b)",
-                    (*labels_path, index),
-                )
-            )
-    return labels
+    return _checked_strings(
+        doc, broken, entry, path, key="labels", what="label", problem_of=_label_problem, problems=problems
+    )
+
+
+def _label_problem(label: str) -> str | None:
+    if not label or any(char.isspace() or char == "," for char in label):
+        return "labels are non-empty and contain no whitespace or commas (workers take them as --labels a,b)"
+    return None
 
 
 def _tags(
     doc: SourceDoc, broken: set[Path], entry: dict[str, object], path: Path, problems: list[SpecProblem]
 ) -> list[str]:
-    tags_path = (*path, "tags")
-    tags = _strings(doc, broken, entry, tags_path, what="tag", problems=problems)
-    values = entry.get("tags")
-    if not is_list(values) or _is_broken(broken, tags_path):
-        return tags
-    for index, tag in enumerate(cast("list[str]", values)):
-        problem = tag_problem(tag)
-        if problem is not None:
-            problems.append(
-                doc.problem(f"invalid tag {tag!r} in {where(doc.data, tags_path)}: {problem}", (*tags_path, index))
-            )
+    tags = _checked_strings(doc, broken, entry, path, key="tags", what="tag", problem_of=tag_problem, problems=problems)
     if len(tags) > MAX_TAGS:
+        tags_path = (*path, "tags")
         problems.append(
             doc.problem(f"{where(doc.data, tags_path)}: at most {MAX_TAGS} tags per task, got {len(tags)}", tags_path)
         )
     return tags
+
+
+def _checked_strings(
+    doc: SourceDoc,
+    broken: set[Path],
+    entry: dict[str, object],
+    path: Path,
+    *,
+    key: str,
+    what: str,
+    problem_of: Callable[[str], str | None],
+    problems: list[SpecProblem],
+) -> list[str]:
+    """A list of strings under ``key`` (see ``_strings``), each also checked by ``problem_of``."""
+    key_path = (*path, key)
+    strings = _strings(doc, broken, entry, key_path, what=what, problems=problems)
+    values = entry.get(key)
+    if not is_list(values) or _is_broken(broken, key_path):
+        return strings
+    for index, value in enumerate(cast("list[str]", values)):
+        problem = problem_of(value)
+        if problem is not None:
+            problems.append(
+                doc.problem(f"invalid {what} {value!r} in {where(doc.data, key_path)}: {problem}", (*key_path, index))
+            )
+    return strings
 
 
 def models_by_name(ir: SpecIR) -> dict[str, ModelIR]:
