@@ -96,7 +96,15 @@ class Union:
     flat: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "flat", " | ".join(operand.flat for operand in self.operands))
+        # `A | B` written inside `... | C` is one chain in the source (`A | B | C`, no parentheses),
+        # and ruff breaks it as one: each operand of the whole chain on its own line.
+        operands = tuple(
+            inner
+            for operand in self.operands
+            for inner in (operand.operands if isinstance(operand, Union) else (operand,))
+        )
+        object.__setattr__(self, "operands", operands)
+        object.__setattr__(self, "flat", " | ".join(operand.flat for operand in operands))
 
 
 class Json:

@@ -54,11 +54,18 @@ def docstring(text: str, indent: str) -> str:
         first = "\\" + first
     body_lines[0] = first
     if len(body_lines) == 1:
-        if first.endswith('"') and not first.endswith('\\"'):
+        if first.endswith('"') and not _escaped_at_end(first):
             first = first[:-1] + '\\"'
         return f'{indent}"""{first}"""'
     rest = [f"{indent}{line}" if line else "" for line in body_lines[1:]]
     return "\n".join([f'{indent}"""{first}', *rest, f'{indent}"""'])
+
+
+def _escaped_at_end(line: str) -> bool:
+    """Whether the last character of ``line`` is escaped: an odd run of backslashes before it
+    (``\\\\"`` is an escaped backslash, then a bare quote that would end the literal)."""
+    body = line[:-1]
+    return (len(body) - len(body.rstrip("\\"))) % 2 == 1
 
 
 def _plain(line: str) -> bool:

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anclax_fast.codegen.layout import (
+    Concat,
     Doc,
+    Group,
     Json,
     Text,
     Union,
@@ -92,6 +94,15 @@ def test_annotated_assignments_match_ruff(fields: list[tuple[str, Doc, Doc | Non
     assert _ruff_diff(source) == ""
 
 
+def test_a_union_inside_a_union_breaks_as_one_chain() -> None:
+    # Found by the property above: `Literal[...] | None` nested in `... | None` is the one chain
+    # `Literal[...] | None | None` to ruff, which puts every operand on its own line.
+    literal = Concat((Text("Literal"), Group("[", tuple(Text('"a"') for _ in range(12)), "]", subscript=True)))
+    annotation = Union((Union((literal, Text("None"))), Text("None")))
+    source = f"class Model:\n{annotated_assignment('a0', annotation, None, '    ')}\n"
+    assert _ruff_diff(source) == ""
+
+
 @SETTINGS
 @given(
     st.recursive(
@@ -107,6 +118,16 @@ def test_json_literals_match_ruff_and_read_back(value: object) -> None:
     assert isinstance(statement, ast.Assign)
     assert isinstance(statement.value, ast.Call)
     assert ast.literal_eval(statement.value.args[0]) == value
+
+
+@pytest.mark.parametrize("text", ['\\"', 'a\\\\"', '\\\\\\"', '"', 'a\\"b"'])
+def test_a_docstring_ending_in_a_quote_after_backslashes_reads_back(text: str) -> None:
+    # Found by the property below: the closing quote after an escaped backslash was left bare.
+    source = f"class C:\n{docstring(text, '    ')}\n"
+    assert _ruff_diff(source) == ""
+    namespace: dict[str, object] = {}
+    exec(compile(source, "generated", "exec"), namespace)
+    assert vars(namespace["C"])["__doc__"] == text
 
 
 @SETTINGS
